@@ -1,0 +1,142 @@
+"""Raw layer for DynamoDB exports: decode each export's lines and append them, exactly once, to a Parquet table."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakekit.bookmarks import StateStore
+from lakekit.catalog import TableDef, add_partitions, load_table, register_table
+from lakekit.exports import Export, discover
+from lakekit.failpoints import failpoint
+from lakekit.job import JobRun
+from lakekit.storage import storage_for
+from transforms.dynamodb import with_decoded_export_records
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    rows: int
+    quarantined: int
+
+
+def read_lines(spark, files: list[str]) -> DataFrame:
+    """Every non-blank line of the (gzip) text files, with its file (relative to the lake root) and line number."""
+    whole_df = spark.read.text(list(files), wholetext=True).select(
+        F.regexp_extract(F.input_file_name(), r".*/(landing/.*)$", 1).alias("_source_file"),
+        F.col("value"),
+    )
+    lines_df = whole_df.select("_source_file", F.posexplode(F.split("value", r"\r?\n")).alias("_pos", "_text"))
+    return lines_df.filter(F.trim("_text") != "").select(
+        "_text", "_source_file", (F.col("_pos") + 1).cast("long").alias("_line_number")
+    )
+
+
+def _with_export_metadata(decoded: DataFrame, export: Export, p_date: str, ingested_at: datetime) -> DataFrame:
+    return decoded.withColumns(
+        {
+            "_export_id": F.lit(export.export_id),
+            "_export_type": F.lit(export.export_type),
+            "_export_time": F.lit(export.effective_time).cast("timestamp"),
+            "_ingested_at": F.lit(ingested_at).cast("timestamp"),
+            "p_date": F.lit(p_date).cast("date"),
+        }
+    )
+
+
+def _publish(storage, staging: str, partition_dir: str, export_id: str) -> int:
+    """Move the staged Parquet files into the partition under names derived from the export id.
+
+    Files an interrupted earlier attempt left for this export are removed first, so a rerun ends
+    with exactly one copy of the export whatever point the earlier attempt reached.
+    """
+    for stale in storage.list_files(partition_dir):
+        if stale.rsplit("/", 1)[-1].startswith(f"{export_id}-"):
+            storage.delete(stale)
+    parts = [f for f in storage.list_files(staging) if re.search(r"/part-[^/]*\.parquet$", f)]
+    for index, part in enumerate(parts):
+        storage.move(part, f"{partition_dir}/{export_id}-{index:05d}.snappy.parquet")
+        failpoint("raw.mid_publish")
+    storage.delete_tree(staging)
+    return len(parts)
+
+
+def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> ExportResult:
+    """Decode one export into `table` (partition p_date) and its bad lines into the job's quarantine."""
+    spark, settings = run.spark, run.settings
+    storage = storage_for(settings.lake_root)
+    lines_df = read_lines(spark, list(export.data_files))
+    decoded_df = with_decoded_export_records(lines_df, table.schema, list(table.source["keys"]))
+    decoded_df = _with_export_metadata(decoded_df, export, p_date, datetime.now(UTC)).persist()
+    try:
+        counts = {
+            row["good"]: row["count"]
+            for row in decoded_df.groupBy(F.col("_error").isNull().alias("good")).count().collect()
+        }
+        staging = settings.path("_staging", run.name, export.export_id)
+        storage.delete_tree(staging)
+        good_df = decoded_df.filter(F.col("_error").isNull()).select(*table.column_names).drop("p_date")
+        good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
+        _publish(storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id)
+        quarantine = settings.path("quarantine", run.name, f"export_id={export.export_id}")
+        if counts.get(False):
+            bad_df = decoded_df.filter(F.col("_error").isNotNull()).select(
+                F.col("_text").alias("text"),
+                F.col("_source_file").alias("source_file"),
+                F.col("_line_number").alias("line_number"),
+                F.col("_error").alias("reason"),
+                "_export_id",
+                F.col("_ingested_at").alias("quarantined_at"),
+            )
+            bad_df.coalesce(1).write.mode("overwrite").json(quarantine)
+        else:
+            storage.delete_tree(quarantine)
+    finally:
+        decoded_df.unpersist()
+    return ExportResult(rows=counts.get(True, 0), quarantined=counts.get(False, 0))
+
+
+def run_raw_export_job(run: JobRun, table_name: str) -> None:
+    """Append every complete export of the table's DynamoDB source not yet processed, oldest first."""
+    table = load_table(table_name)
+    source_table = table.source["table"]
+    exports, notes = discover(run.settings, source_table)
+    for note in notes:
+        run.say(note)
+    committed = dict(run.position().get("exports", {}))
+    pending = [e for e in exports if e.export_id not in committed]
+    if not pending:
+        run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
+        return
+    register_table(run.spark, table, run.settings.lake_root)
+    # The ingestion date of an export is fixed by its first attempt, so a rerun rewrites the same partition.
+    assignments = StateStore(run.settings, "p_dates")
+    p_dates = assignments.load(run.name)
+    quarantined = 0
+    for number, export in enumerate(pending, 1):
+        if export.export_id not in p_dates:
+            p_dates[export.export_id] = datetime.now(UTC).date().isoformat()
+            assignments.save(run.name, p_dates)
+        p_date = p_dates[export.export_id]
+        result = write_export(run, table, export, p_date)
+        add_partitions(run.spark, table, [{"p_date": p_date}])
+        failpoint("raw.before_bookmark")
+        committed[export.export_id] = {
+            **export.to_json(),
+            "p_date": p_date,
+            "rows": result.rows,
+            "quarantined": result.quarantined,
+        }
+        run.advance({"exports": committed})
+        quarantined += result.quarantined
+        run.say(
+            f"export {number}/{len(pending)} {export.export_id} ({export.export_type}, "
+            f"{export.effective_time.isoformat()}): {result.rows} rows to {table.qualified_name} "
+            f"p_date={p_date}, {result.quarantined} quarantined"
+        )
+    if quarantined:
+        run.say(f"{quarantined} line(s) quarantined under {run.settings.path('quarantine', run.name)}")

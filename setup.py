@@ -1,0 +1,31 @@
+"""One wheel for Glue's --additional-python-modules: the transforms, the runtime, the jobs, the catalog."""
+
+from setuptools import setup
+
+setup(
+    name="campaign-lake",
+    version="0.1.0",
+    description="A Spark data lake on AWS Glue: DynamoDB exports to raw Parquet and curated Delta tables",
+    python_requires=">=3.11",
+    packages=["transforms", "lakekit", "jobs", "catalog"],
+    package_data={"catalog": ["*/*.yaml"]},
+    install_requires=[
+        "pyyaml>=6",
+        "boto3>=1.34",
+    ],
+    extras_require={
+        # Glue 5.1 ships these; locally they are installed explicitly, pinned to the runtime.
+        "spark": ["pyspark==3.5.6", "delta-spark==3.3.2", "awsgluedataplanepython==5.1.0"],
+        "dev": [
+            "pyspark==3.5.6",
+            "delta-spark==3.3.2",
+            "awsgluedataplanepython==5.1.0",
+            "chispa>=0.10",
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+            "build>=1.2",
+        ],
+    },
+    entry_points={"console_scripts": ["lake=lakekit.cli:main"]},
+)

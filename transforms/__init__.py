@@ -1,0 +1,1 @@
+"""Pure PySpark transformations: DataFrame in, DataFrame out. No I/O, no session, no AWS."""

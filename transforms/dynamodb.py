@@ -1,0 +1,195 @@
+"""Decode DynamoDB JSON export lines (full and incremental) into typed columns, and resolve item histories."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+SNAPSHOT, INSERT, UPDATE, DELETE = "SNAPSHOT", "INSERT", "UPDATE", "DELETE"
+
+_NUMERIC = (T.DecimalType, T.LongType, T.IntegerType, T.DoubleType, T.FloatType, T.ShortType)
+
+
+def _source(field: T.StructField) -> str:
+    return field.metadata.get("source", field.name)
+
+
+def ddb_wire_type(data_type: T.DataType) -> T.DataType:
+    """The DynamoDB JSON shape that carries a value of `data_type` ({"S": …}, {"N": …}, {"L": […]}, …)."""
+    if isinstance(data_type, T.StringType):
+        return T.StructType([T.StructField("S", T.StringType()), T.StructField("NULL", T.BooleanType())])
+    if isinstance(data_type, _NUMERIC):
+        return T.StructType([T.StructField("N", T.StringType()), T.StructField("NULL", T.BooleanType())])
+    if isinstance(data_type, T.BooleanType):
+        return T.StructType([T.StructField("BOOL", T.BooleanType()), T.StructField("NULL", T.BooleanType())])
+    if isinstance(data_type, T.BinaryType):
+        return T.StructType([T.StructField("B", T.StringType()), T.StructField("NULL", T.BooleanType())])
+    if isinstance(data_type, T.StructType):
+        return T.StructType([T.StructField("M", ddb_item_type(data_type)), T.StructField("NULL", T.BooleanType())])
+    if isinstance(data_type, T.ArrayType):
+        element = data_type.elementType
+        fields = [T.StructField("L", T.ArrayType(ddb_wire_type(element))), T.StructField("NULL", T.BooleanType())]
+        if isinstance(element, T.StringType):
+            fields.append(T.StructField("SS", T.ArrayType(T.StringType())))
+        elif isinstance(element, _NUMERIC):
+            fields.append(T.StructField("NS", T.ArrayType(T.StringType())))
+        elif isinstance(element, T.BinaryType):
+            fields.append(T.StructField("BS", T.ArrayType(T.StringType())))
+        return T.StructType(fields)
+    raise TypeError(f"no DynamoDB encoding for {data_type.simpleString()}")
+
+
+def ddb_item_type(schema: T.StructType) -> T.StructType:
+    """An item (attribute name -> typed attribute value) for the columns of `schema` that have a source."""
+    return T.StructType(
+        [T.StructField(_source(f), ddb_wire_type(f.dataType)) for f in schema.fields if "source" in f.metadata]
+    )
+
+
+def ddb_record_type(schema: T.StructType) -> T.StructType:
+    """One line of a DynamoDB export: {"Item"} (full) or {"Metadata","Keys","NewImage","OldImage"} (incremental)."""
+    item = ddb_item_type(schema)
+    return T.StructType(
+        [
+            T.StructField("Item", item),
+            T.StructField("Keys", item),
+            T.StructField("NewImage", item),
+            T.StructField("OldImage", item),
+            T.StructField(
+                "Metadata",
+                T.StructType([T.StructField("WriteTimestampMicros", ddb_wire_type(T.DecimalType(38, 0)))]),
+            ),
+        ]
+    )
+
+
+def decode_ddb_value(value: Column, data_type: T.DataType) -> Column:
+    """The typed value of one DynamoDB attribute value; numbers go string -> decimal, never through float."""
+    if isinstance(data_type, T.StringType):
+        return value["S"]
+    if isinstance(data_type, _NUMERIC):
+        return value["N"].cast(data_type)
+    if isinstance(data_type, T.BooleanType):
+        return value["BOOL"]
+    if isinstance(data_type, T.BinaryType):
+        return F.unbase64(value["B"])
+    if isinstance(data_type, T.StructType):
+        return decode_ddb_item(value["M"], data_type)
+    if isinstance(data_type, T.ArrayType):
+        element = data_type.elementType
+        from_list = F.transform(value["L"], lambda e: decode_ddb_value(e, element))
+        sets = {T.StringType: "SS", T.BinaryType: "BS"}
+        set_key = "NS" if isinstance(element, _NUMERIC) else sets.get(type(element))
+        if set_key is None:
+            return from_list
+        from_set = F.transform(value[set_key], lambda e: decode_ddb_value(F.struct(e.alias(set_key[0])), element))
+        return F.coalesce(from_list, from_set)
+    raise TypeError(f"no DynamoDB decoding for {data_type.simpleString()}")
+
+
+def decode_ddb_item(item: Column, schema: T.StructType) -> Column:
+    """A struct with the fields of `schema`, each decoded from its source attribute of `item`."""
+    return F.struct(
+        *[
+            decode_ddb_value(item[_source(f)], f.dataType).alias(f.name)
+            if "source" in f.metadata
+            else F.lit(None).cast(f.dataType).alias(f.name)
+            for f in schema.fields
+        ]
+    )
+
+
+def _first_error(checks: list[tuple[Column, Column]]) -> Column:
+    """The message of the first failed check, else null."""
+    return reduce(lambda acc, check: acc.when(check[0], check[1]), checks[1:], F.when(*checks[0]))
+
+
+def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attributes: list[str]) -> DataFrame:
+    """Decode export lines into the sourced columns of `schema`, with `_op`, `_write_ts` and `_error`.
+
+    Needs `_text` (one line of a data file). Returns one row per line: a line that cannot be decoded
+    keeps its text and gets the reason in `_error` (null for a good record). `_op` is SNAPSHOT for a
+    full-export item; for an incremental one it is inferred as AWS documents: Keys+NewImage = INSERT,
+    Keys+OldImage+NewImage = UPDATE, Keys+OldImage or Keys alone = DELETE. The image is the new one,
+    or for a delete the old one (or only the keys).
+    """
+    sourced = [f for f in schema.fields if "source" in f.metadata]
+    by_source = {_source(f): f for f in sourced}
+    missing_keys = [k for k in key_attributes if k not in by_source]
+    if missing_keys:
+        raise ValueError(f"key attributes {missing_keys} have no column in the schema")
+
+    record = F.from_json("_text", ddb_record_type(schema))
+    raw_attrs = F.from_json(
+        "_text",
+        "struct<Item: map<string,string>, Keys: map<string,string>, "
+        "NewImage: map<string,string>, OldImage: map<string,string>>",
+    )
+    parsed = (
+        lines.withColumn("_record", record)
+        .withColumn("_raw", raw_attrs)
+        .withColumn("_as_map", F.from_json("_text", T.MapType(T.StringType(), T.StringType())))
+    )
+    r = F.col("_record")
+    image = (
+        F.when(r["Item"].isNotNull(), r["Item"])
+        .when(r["NewImage"].isNotNull(), r["NewImage"])
+        .when(r["OldImage"].isNotNull(), r["OldImage"])
+        .otherwise(r["Keys"])
+    )
+    raw_image = (
+        F.when(F.col("_raw.Item").isNotNull(), F.col("_raw.Item"))
+        .when(F.col("_raw.NewImage").isNotNull(), F.col("_raw.NewImage"))
+        .when(F.col("_raw.OldImage").isNotNull(), F.col("_raw.OldImage"))
+        .otherwise(F.col("_raw.Keys"))
+    )
+    op = (
+        F.when(r["Item"].isNotNull(), F.lit(SNAPSHOT))
+        .when(r["NewImage"].isNotNull() & r["OldImage"].isNotNull(), F.lit(UPDATE))
+        .when(r["NewImage"].isNotNull(), F.lit(INSERT))
+        .when(r["Keys"].isNotNull(), F.lit(DELETE))
+    )
+    values = {
+        f.name: F.coalesce(
+            decode_ddb_value(r["Keys"][_source(f)], f.dataType), decode_ddb_value(image[_source(f)], f.dataType)
+        )
+        if _source(f) in key_attributes
+        else decode_ddb_value(image[_source(f)], f.dataType)
+        for f in sourced
+    }
+    checks: list[tuple[Column, Column]] = [
+        (F.col("_as_map").isNull(), F.lit("not valid JSON")),
+        (op.isNull(), F.lit("not a DynamoDB export record: no Item, Keys, NewImage or OldImage")),
+    ]
+    checks += [(values[by_source[k].name].isNull(), F.lit(f"missing key attribute {k}")) for k in key_attributes]
+    for attribute, spark_field in by_source.items():
+        text = raw_image[attribute]
+        unreadable = (
+            text.isNotNull() & values[spark_field.name].isNull() & ~text.rlike(r'^\{\s*"NULL"\s*:\s*true\s*\}$')
+        )
+        message = F.concat(
+            F.lit(f"attribute {attribute}: cannot read "), text, F.lit(f" as {spark_field.dataType.simpleString()}")
+        )
+        checks.append((unreadable, message))
+
+    decoded = parsed.select(
+        "*",
+        *[values[f.name].alias(f.name) for f in sourced],
+        op.alias("_op"),
+        F.timestamp_micros(r["Metadata"]["WriteTimestampMicros"]["N"].cast("long")).alias("_write_ts"),
+        _first_error(checks).alias("_error"),
+    )
+    return decoded.drop("_record", "_raw", "_as_map")
+
+
+def filter_latest_image(events: DataFrame, keys: list[str], order: list[Column]) -> DataFrame:
+    """One row per key: the last event by `order` (latest first). Deleted keys keep their DELETE row.
+
+    Needs the key columns and whatever `order` reads. Callers drop `_op == DELETE` rows to get the
+    current items.
+    """
+    window = Window.partitionBy(*keys).orderBy(*order)
+    return events.withColumn("_rank", F.row_number().over(window)).filter(F.col("_rank") == 1).drop("_rank")
