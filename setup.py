@@ -25,6 +25,7 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.6",
             "build>=1.2",
+            "moto[server]>=5.1",
         ],
     },
     entry_points={"console_scripts": ["lake=lakekit.cli:main"]},

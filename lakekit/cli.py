@@ -97,8 +97,11 @@ def cmd_jars(ns) -> int:
     from lakekit.session import DELTA_PACKAGE, cached_jars, ivy_dir, record_jars
 
     if cached_jars(DELTA_PACKAGE) and not ns.force:
-        print(f"jars cached: {', '.join(cached_jars(DELTA_PACKAGE))}")
+        jars = cached_jars(DELTA_PACKAGE)
+        print(",".join(jars) if ns.classpath else f"jars cached: {', '.join(jars)}")
         return 0
+    if ns.classpath:
+        raise ConfigError("no jars cached yet: run `lake jars` (make install does) first")
     spark = (
         SparkSession.builder.master("local[1]")
         .config("spark.jars.packages", DELTA_PACKAGE)
@@ -154,7 +157,8 @@ def parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_query)
 
     jars = sub.add_parser("jars", help="resolve and cache the jars Spark needs (Delta)")
-    jars.add_argument("--force", action="store_true")
+    jars.add_argument("--force", action="store_true", help="resolve again even if cached")
+    jars.add_argument("--classpath", action="store_true", help="print the cached jars comma-separated (for --jars)")
     jars.set_defaults(func=cmd_jars)
     return top
 

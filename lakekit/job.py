@@ -47,19 +47,19 @@ def parse_argv(argv: list[str]) -> dict[str, str]:
 
 def resolve_args(argv: list[str], options: dict[str, str | None]) -> dict[str, Any]:
     """JOB_NAME (required, as Glue resolves it) plus each optional argument or its default."""
+    given = parse_argv(argv[1:])
+    if "JOB_NAME" not in given:
+        raise JobError("missing --JOB_NAME")
+    if given.get("job_bookmark_option", bm.ENABLE) not in bm.OPTIONS:
+        raise JobError(f"--job-bookmark-option must be one of {', '.join(bm.OPTIONS)}")
     try:
         from awsglue.utils import getResolvedOptions
 
         resolved = dict(getResolvedOptions(argv, ["JOB_NAME"]))
     except ImportError:  # pragma: no cover - awsglue is installed with the project
         resolved = {}
-    given = parse_argv(argv[1:])
-    if "JOB_NAME" not in given and "JOB_NAME" not in resolved:
-        raise JobError("missing --JOB_NAME")
     resolved.update({k: given.get(k, default) for k, default in {**COMMON_OPTIONS, **options}.items()})
-    resolved["JOB_NAME"] = given.get("JOB_NAME", resolved.get("JOB_NAME"))
-    if resolved["job_bookmark_option"] not in bm.OPTIONS:
-        raise JobError(f"--job-bookmark-option must be one of {', '.join(bm.OPTIONS)}")
+    resolved["JOB_NAME"] = given["JOB_NAME"]
     return resolved
 
 

@@ -79,7 +79,16 @@ def get_spark(settings: Settings, extra_conf: dict[str, Any] | None = None):
     if active is not None:
         return active
     if settings.env == "local":
-        spark = _local_builder(settings, extra_conf).getOrCreate()
+        try:
+            spark = _local_builder(settings, extra_conf).getOrCreate()
+        except Exception as error:
+            if "delta" in str(error).lower() and os.environ.get("PYSPARK_GATEWAY_PORT"):
+                # Under spark-submit the JVM is already running: jars named in the builder come too late.
+                raise RuntimeError(
+                    'spark-submit started Spark without Delta: pass the jars, e.g. spark-submit --jars "$(lake jars '
+                    '--classpath)" jobs/<job>.py --JOB_NAME <job> …'
+                ) from error
+            raise
         spark.sparkContext.setLogLevel(os.environ.get("LAKE_SPARK_LOG_LEVEL", "ERROR"))
         return spark
     # On Glue the runtime owns Spark's configuration (Delta via --datalake-formats, the Glue Data

@@ -127,8 +127,8 @@ BAD_LINES = [
 ]
 
 
-def main() -> None:
-    landing = SAMPLES / "landing"
+def main(samples: Path = SAMPLES) -> None:
+    landing = samples / "landing"
     shutil.rmtree(landing, ignore_errors=True)
     write_full_export(landing, "campaignInfo", T0, CAMPAIGNS)
     write_full_export(landing, "user_Campaign", T0, USERS, extra_lines=BAD_LINES, files=2)
@@ -192,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES)

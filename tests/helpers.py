@@ -1,0 +1,35 @@
+"""Helpers the tests share: run jobs in this process, read tables back, land exports."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+
+from lakekit import workflows
+from lakekit.catalog import load_table
+
+CAMPAIGN_JOBS = workflows.WORKFLOWS["campaign"]
+
+
+def run_job(lake_root: str, job: str, **args: str) -> None:
+    """Run a job script's main() with Glue-style argv, in this process."""
+    workflows.run_job(job, workflows.job_argv(job, lake_root, "local", args))
+
+
+def run_campaign(lake_root: str, **args: str) -> None:
+    for job in CAMPAIGN_JOBS:
+        run_job(lake_root, job, **args)
+
+
+def read_table(spark, lake_root: str, name: str) -> DataFrame:
+    """A lake table read from its files under `lake_root` (not through the shared metastore)."""
+    table = load_table(name)
+    path = table.location_under(lake_root)
+    if table.format == "delta":
+        return spark.read.format("delta").load(path)
+    return spark.read.schema(table.schema).parquet(path)
+
+
+def delta_version(spark, lake_root: str, name: str) -> int | None:
+    from lakekit.delta_io import latest_version
+
+    return latest_version(spark, load_table(name).location_under(lake_root))
