@@ -18,8 +18,13 @@ def s3_client():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     host, port = server.get_host_and_port()
-    client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     client.create_bucket(Bucket="lake")
     yield client
     server.stop()
@@ -50,9 +55,8 @@ def test_files_round_trip_list_move_and_delete(store):
 def test_a_held_lock_refuses_a_second_holder_and_is_released(store):
     storage, root = store
     path = f"{root}/locks/job.lock"
-    with storage.lock(path, {"pid": 1}):
-        with pytest.raises(LockedError, match='"pid": 1'), storage.lock(path, {"pid": 2}):
-            pass
+    with storage.lock(path, {"pid": 1}), pytest.raises(LockedError, match='"pid": 1'), storage.lock(path, {"pid": 2}):
+        pass
     with storage.lock(path, {"pid": 3}):
         pass
 
