@@ -87,7 +87,7 @@ def _write(
     for index, chunk in enumerate(chunks):
         name = hashlib.sha1(f"{export_id}-{index}".encode()).hexdigest()[:26] + ".json.gz"
         payload = "".join(line + "\n" for line in chunk).encode()
-        (data / name).write_bytes(gzip.compress(payload, mtime=0))
+        (data / name).write_bytes(gzip.compress(payload, compresslevel=6, mtime=0))
         manifest.append(
             {
                 "itemCount": len(chunk),
