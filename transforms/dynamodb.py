@@ -77,7 +77,8 @@ def decode_ddb_value(value: Column, data_type: T.DataType) -> Column:
     if isinstance(data_type, T.BinaryType):
         return F.unbase64(value["B"])
     if isinstance(data_type, T.StructType):
-        return decode_ddb_item(value["M"], data_type)
+        # F.struct is never null: without the guard an absent or NULL map would decode as a struct of nulls.
+        return F.when(value["M"].isNotNull(), decode_ddb_item(value["M"], data_type))
     if isinstance(data_type, T.ArrayType):
         element = data_type.elementType
         from_list = F.transform(value["L"], lambda e: decode_ddb_value(e, element))

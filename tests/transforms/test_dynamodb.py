@@ -1,0 +1,560 @@
+"""Decoding DynamoDB JSON export lines, and picking each item's latest image."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakekit.catalog import load_table
+from transforms.dynamodb import DELETE, INSERT, SNAPSHOT, UPDATE, filter_latest_image, with_decoded_export_records
+
+BIG = "12345678901234567890123456789012345678"  # 38 digits: a float keeps only about 17 of them
+BIG_SCALED = "12345678901234567890123456789012.123456"  # 32 + 6 digits: fills decimal(38,6)
+WRITE_MICROS = 1695060000000001
+WRITE_TS = datetime(2023, 9, 18, 18, 0, 0, 1, tzinfo=UTC)
+
+LINES_SCHEMA = T.StructType([T.StructField("_text", T.StringType()), T.StructField("_line_number", T.LongType())])
+META_FIELDS = [
+    T.StructField("_op", T.StringType()),
+    T.StructField("_write_ts", T.TimestampType()),
+    T.StructField("_error", T.StringType()),
+]
+
+
+def sourced(name: str, data_type: T.DataType, source: str) -> T.StructField:
+    return T.StructField(name, data_type, True, {"source": source})
+
+
+def line(record: dict) -> str:
+    return json.dumps(record, separators=(",", ":"))
+
+
+def lines_df(spark, texts: list[str | None]):
+    return spark.createDataFrame([(text, number) for number, text in enumerate(texts, 1)], LINES_SCHEMA)
+
+
+def expected_df(spark, fields: list[T.StructField], rows: list[tuple]):
+    """Rows of (_text, _line_number, <decoded columns>, _op, _write_ts, _error) with `_line_number` from 1."""
+    schema = T.StructType(LINES_SCHEMA.fields + fields + META_FIELDS)
+    return spark.createDataFrame([(row[0], number, *row[1:]) for number, row in enumerate(rows, 1)], schema)
+
+
+# --- with_decoded_export_records: scalars ------------------------------------------------------
+
+SCALAR_SCHEMA = T.StructType(
+    [
+        sourced("id", T.StringType(), "ID"),
+        sourced("big", T.DecimalType(38, 0), "bigNumber"),
+        sourced("amount", T.DecimalType(38, 6), "amount"),
+        sourced("count", T.LongType(), "count"),
+        sourced("active", T.BooleanType(), "isActive"),
+        sourced("payload", T.BinaryType(), "payload"),
+        T.StructField("_export_id", T.StringType()),  # no source: not decoded, not returned
+    ]
+)
+SCALAR_FIELDS = [
+    T.StructField("id", T.StringType()),
+    T.StructField("big", T.DecimalType(38, 0)),
+    T.StructField("amount", T.DecimalType(38, 6)),
+    T.StructField("count", T.LongType()),
+    T.StructField("active", T.BooleanType()),
+    T.StructField("payload", T.BinaryType()),
+]
+
+
+def test_decodes_scalar_attributes_exactly(spark):
+    payload = b"\x00\xffbytes"
+    full = line(
+        {
+            "Item": {
+                "ID": {"S": "a"},
+                "bigNumber": {"N": BIG},
+                "amount": {"N": BIG_SCALED},
+                "count": {"N": "9007199254740993"},  # 2**53 + 1: not representable as a double
+                "isActive": {"BOOL": True},
+                "payload": {"B": base64.b64encode(payload).decode()},
+                "notInSchema": {"S": "ignored"},
+            }
+        }
+    )
+    negative = line(
+        {
+            "Item": {
+                "ID": {"S": ""},
+                "bigNumber": {"N": "-" + "9" * 38},
+                "amount": {"N": "-0.000001"},
+                "count": {"N": "0"},
+                "isActive": {"BOOL": False},
+            }
+        }
+    )
+    nulls = line(
+        {
+            "Item": {
+                "ID": {"S": "c"},
+                "bigNumber": {"NULL": True},
+                "amount": {"NULL": True},
+                "count": {"NULL": True},
+                "isActive": {"NULL": True},
+                "payload": {"NULL": True},
+            }
+        }
+    )
+    absent = line({"Item": {"ID": {"S": "d"}}})
+
+    actual = with_decoded_export_records(lines_df(spark, [full, negative, nulls, absent]), SCALAR_SCHEMA, ["ID"])
+
+    expected = expected_df(
+        spark,
+        SCALAR_FIELDS,
+        [
+            (full, "a", Decimal(BIG), Decimal(BIG_SCALED), 9007199254740993, True, bytearray(payload))
+            + (SNAPSHOT, None, None),
+            (negative, "", Decimal("-" + "9" * 38), Decimal("-0.000001"), 0, False, None, SNAPSHOT, None, None),
+            (nulls, "c", None, None, None, None, None, SNAPSHOT, None, None),
+            (absent, "d", None, None, None, None, None, SNAPSHOT, None, None),
+        ],
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- with_decoded_export_records: maps, lists and sets ---------------------------------------------
+
+ADDRESS = T.StructType(
+    [
+        sourced("city", T.StringType(), "City"),
+        sourced("zip", T.IntegerType(), "Zip"),
+        T.StructField("note", T.StringType()),  # no source: always null
+    ]
+)
+TASK = T.StructType([sourced("task_id", T.StringType(), "taskID"), sourced("reward", T.DecimalType(38, 6), "reward")])
+NESTED_SCHEMA = T.StructType(
+    [
+        sourced("id", T.StringType(), "ID"),
+        sourced("address", ADDRESS, "address"),
+        sourced("tasks", T.ArrayType(TASK), "tasks"),
+        sourced("tags", T.ArrayType(T.StringType()), "tags"),
+        sourced("scores", T.ArrayType(T.DecimalType(38, 2)), "scores"),
+        sourced("files", T.ArrayType(T.BinaryType()), "files"),
+    ]
+)
+NESTED_FIELDS = [
+    T.StructField("id", T.StringType()),
+    T.StructField(
+        "address",
+        T.StructType(
+            [
+                T.StructField("city", T.StringType()),
+                T.StructField("zip", T.IntegerType()),
+                T.StructField("note", T.StringType()),
+            ]
+        ),
+    ),
+    T.StructField(
+        "tasks",
+        T.ArrayType(
+            T.StructType([T.StructField("task_id", T.StringType()), T.StructField("reward", T.DecimalType(38, 6))])
+        ),
+    ),
+    T.StructField("tags", T.ArrayType(T.StringType())),
+    T.StructField("scores", T.ArrayType(T.DecimalType(38, 2))),
+    T.StructField("files", T.ArrayType(T.BinaryType())),
+]
+
+
+def test_decodes_maps_lists_and_sets(spark):
+    sets = line(
+        {
+            "Item": {
+                "ID": {"S": "a"},
+                "address": {"M": {"City": {"S": "Oslo"}, "Zip": {"N": "150"}, "Other": {"S": "x"}}},
+                "tasks": {
+                    "L": [
+                        {"M": {"taskID": {"S": "t1"}, "reward": {"N": BIG_SCALED}}},
+                        {"M": {"taskID": {"S": "t2"}}},
+                    ]
+                },
+                "tags": {"SS": ["x", "y"]},
+                "scores": {"NS": ["1.5", "20"]},
+                "files": {"BS": [base64.b64encode(b"hi").decode()]},
+            }
+        }
+    )
+    lists = line(
+        {
+            "Item": {
+                "ID": {"S": "b"},
+                "address": {"M": {}},
+                "tasks": {"L": []},
+                "tags": {"L": [{"S": "x"}, {"NULL": True}, {"S": "x"}]},
+                "scores": {"L": [{"N": "3"}]},
+                "files": {"L": [{"B": base64.b64encode(b"yo").decode()}]},
+            }
+        }
+    )
+    nulls = line(
+        {
+            "Item": {
+                "ID": {"S": "c"},
+                "address": {"NULL": True},
+                "tasks": {"L": [{"NULL": True}]},
+                "tags": {"NULL": True},
+                "scores": {"NULL": True},
+            }
+        }
+    )
+    absent = line({"Item": {"ID": {"S": "d"}}})
+
+    actual = with_decoded_export_records(lines_df(spark, [sets, lists, nulls, absent]), NESTED_SCHEMA, ["ID"])
+
+    expected = expected_df(
+        spark,
+        NESTED_FIELDS,
+        [
+            (
+                sets,
+                "a",
+                ("Oslo", 150, None),
+                [("t1", Decimal(BIG_SCALED)), ("t2", None)],
+                ["x", "y"],
+                [Decimal("1.50"), Decimal("20.00")],
+                [bytearray(b"hi")],
+                SNAPSHOT,
+                None,
+                None,
+            ),
+            (
+                lists,
+                "b",
+                (None, None, None),
+                [],
+                ["x", None, "x"],
+                [Decimal("3.00")],
+                [bytearray(b"yo")],
+                SNAPSHOT,
+                None,
+                None,
+            ),
+            (nulls, "c", None, [None], None, None, None, SNAPSHOT, None, None),
+            (absent, "d", None, None, None, None, None, SNAPSHOT, None, None),
+        ],
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- with_decoded_export_records: operations of incremental exports ---------------------------------
+
+ITEM_SCHEMA = T.StructType(
+    [
+        sourced("user_id", T.StringType(), "userID"),
+        sourced("campaign_id", T.StringType(), "campaignID"),
+        sourced("state", T.StringType(), "state"),
+    ]
+)
+ITEM_FIELDS = [
+    T.StructField("user_id", T.StringType()),
+    T.StructField("campaign_id", T.StringType()),
+    T.StructField("state", T.StringType()),
+]
+ITEM_KEYS = ["userID", "campaignID"]
+
+
+def _image(user: str, campaign: str | None, state: str | None = None) -> dict:
+    image = {"userID": {"S": user}}
+    if campaign is not None:
+        image["campaignID"] = {"S": campaign}
+    if state is not None:
+        image["state"] = {"S": state}
+    return image
+
+
+def _change(user: str, campaign: str, old: dict | None = None, new: dict | None = None) -> str:
+    record = {"Metadata": {"WriteTimestampMicros": {"N": str(WRITE_MICROS)}}, "Keys": _image(user, campaign)}
+    if old is not None:
+        record["OldImage"] = old
+    if new is not None:
+        record["NewImage"] = new
+    return line(record)
+
+
+def test_infers_the_operation_and_takes_the_matching_image(spark):
+    snapshot = line({"Item": _image("u1", "c1", "active")})
+    insert = _change("u2", "c1", new=_image("u2", "c1", "new"))
+    update = _change("u3", "c1", old=_image("u3", "c1", "before"), new=_image("u3", "c1", "after"))
+    delete = _change("u4", "c1", old=_image("u4", "c1", "gone"))
+    delete_keys_only = _change("u5", "c1")
+    insert_keys_from_keys = _change("u6", "c2", new=_image("u6", None, "partial image"))
+
+    texts = [snapshot, insert, update, delete, delete_keys_only, insert_keys_from_keys]
+    actual = with_decoded_export_records(lines_df(spark, texts), ITEM_SCHEMA, ITEM_KEYS)
+
+    expected = expected_df(
+        spark,
+        ITEM_FIELDS,
+        [
+            (snapshot, "u1", "c1", "active", SNAPSHOT, None, None),
+            (insert, "u2", "c1", "new", INSERT, WRITE_TS, None),
+            (update, "u3", "c1", "after", UPDATE, WRITE_TS, None),
+            (delete, "u4", "c1", "gone", DELETE, WRITE_TS, None),
+            (delete_keys_only, "u5", "c1", None, DELETE, WRITE_TS, None),
+            (insert_keys_from_keys, "u6", "c2", "partial image", INSERT, WRITE_TS, None),
+        ],
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_duplicate_lines_give_one_row_each(spark):
+    insert = _change("u1", "c1", new=_image("u1", "c1", "new"))
+    snapshot = line({"Item": _image("u1", "c1", "active")})
+
+    actual = with_decoded_export_records(lines_df(spark, [insert, insert, snapshot]), ITEM_SCHEMA, ITEM_KEYS)
+
+    expected = expected_df(
+        spark,
+        ITEM_FIELDS,
+        [
+            (insert, "u1", "c1", "new", INSERT, WRITE_TS, None),
+            (insert, "u1", "c1", "new", INSERT, WRITE_TS, None),
+            (snapshot, "u1", "c1", "active", SNAPSHOT, None, None),
+        ],
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_no_lines_give_no_rows(spark):
+    actual = with_decoded_export_records(lines_df(spark, []), ITEM_SCHEMA, ITEM_KEYS)
+
+    assert_df_equality(actual, expected_df(spark, ITEM_FIELDS, []), ignore_nullable=True)
+
+
+def test_key_attribute_without_a_column_is_refused():
+    with pytest.raises(ValueError, match=r"\['sortKey'\]"):
+        with_decoded_export_records(None, ITEM_SCHEMA, ["userID", "sortKey"])
+
+
+# --- with_decoded_export_records: quarantine reasons ------------------------------------------------
+
+BAD_SCHEMA = T.StructType(
+    [
+        sourced("id", T.StringType(), "ID"),
+        sourced("amount", T.DecimalType(38, 6), "amount"),
+        sourced("count", T.LongType(), "count"),
+        sourced("active", T.BooleanType(), "isActive"),
+        sourced("address", ADDRESS, "address"),
+    ]
+)
+BAD_FIELDS = [
+    T.StructField("id", T.StringType()),
+    T.StructField("amount", T.DecimalType(38, 6)),
+    T.StructField("count", T.LongType()),
+    T.StructField("active", T.BooleanType()),
+    NESTED_FIELDS[1],
+]
+
+
+def test_bad_lines_get_the_reason_and_keep_their_text(spark):
+    def item(**attributes) -> str:
+        return line({"Item": attributes})
+
+    not_json = '{"Item":{"ID":{"S":"a"}}'
+    not_an_object = "[1,2]"
+    no_image = "{}"
+    old_image_only = line({"OldImage": {"ID": {"S": "b"}}})
+    no_key = item(amount={"N": "1"})
+    null_key = item(ID={"NULL": True})
+    not_a_number = item(ID={"S": "c"}, amount={"N": "12abc"})
+    too_big_for_scale = item(ID={"S": "d"}, amount={"N": BIG})
+    too_big_for_long = item(ID={"S": "e"}, count={"N": "9223372036854775808"})
+    wrong_bool = item(ID={"S": "f"}, isActive={"BOOL": "yes"})
+    wrong_map = item(ID={"S": "g"}, address={"S": "Oslo"})
+    good = item(ID={"S": "h"}, amount={"N": "0.5"}, count={"N": "-3"})
+
+    texts = [not_json, not_an_object, None, "", no_image, old_image_only, no_key, null_key]
+    texts += [not_a_number, too_big_for_scale, too_big_for_long, wrong_bool, wrong_map, good]
+    actual = with_decoded_export_records(lines_df(spark, texts), BAD_SCHEMA, ["ID"])
+
+    no_record = "not a DynamoDB export record: no Item, Keys, NewImage or OldImage"
+    address_type = "struct<city:string,zip:int,note:string>"
+    expected = expected_df(
+        spark,
+        BAD_FIELDS,
+        [
+            (not_json, None, None, None, None, None, None, None, "not valid JSON"),
+            (not_an_object, None, None, None, None, None, None, None, "not valid JSON"),
+            (None, None, None, None, None, None, None, None, "not valid JSON"),
+            ("", None, None, None, None, None, None, None, "not valid JSON"),
+            (no_image, None, None, None, None, None, None, None, no_record),
+            (old_image_only, "b", None, None, None, None, None, None, no_record),
+            (no_key, None, Decimal("1"), None, None, None, SNAPSHOT, None, "missing key attribute ID"),
+            (null_key, None, None, None, None, None, SNAPSHOT, None, "missing key attribute ID"),
+            (not_a_number, "c", None, None, None, None, SNAPSHOT, None)
+            + ('attribute amount: cannot read {"N":"12abc"} as decimal(38,6)',),
+            (too_big_for_scale, "d", None, None, None, None, SNAPSHOT, None)
+            + (f'attribute amount: cannot read {{"N":"{BIG}"}} as decimal(38,6)',),
+            (too_big_for_long, "e", None, None, None, None, SNAPSHOT, None)
+            + ('attribute count: cannot read {"N":"9223372036854775808"} as bigint',),
+            (wrong_bool, "f", None, None, None, None, SNAPSHOT, None)
+            + ('attribute isActive: cannot read {"BOOL":"yes"} as boolean',),
+            (wrong_map, "g", None, None, None, None, SNAPSHOT, None)
+            + (f'attribute address: cannot read {{"S":"Oslo"}} as {address_type}',),
+            (good, "h", Decimal("0.5"), -3, None, None, SNAPSHOT, None, None),
+        ],
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- with_decoded_export_records: the catalog's schema ----------------------------------------------
+
+
+def test_decodes_with_the_catalog_schema_of_raw_user_campaign(spark):
+    table = load_table("raw.user_campaign")
+    text = line(
+        {
+            "Item": {
+                "userID": {"S": "u1"},
+                "campaignID": {"S": "c1"},
+                "userCampaignProgressState": {"S": "IN_PROGRESS"},
+                "createdAt": {"S": "2024-03-01T10:00:00+02:00"},
+                "updatedAt": {"NULL": True},
+                "totalTaskRewardsEarned": {"N": "12.5"},
+                "progressDetails": {
+                    "L": [
+                        {
+                            "M": {
+                                "taskID": {"S": "t1"},
+                                "userCampaignTaskProgressState": {"S": "DONE"},
+                                "validatedAt": {"S": "2024-03-02T00:00:00Z"},
+                                "validationFailureReason": {"S": ""},
+                                "rewardEarned": {"N": "12.5"},
+                            }
+                        }
+                    ]
+                },
+            }
+        }
+    )
+
+    actual = with_decoded_export_records(lines_df(spark, [text]), table.schema, list(table.source["keys"]))
+
+    entry = T.StructType(
+        [
+            T.StructField("task_id", T.StringType()),
+            T.StructField("task_progress_state", T.StringType()),
+            T.StructField("validated_at", T.StringType()),
+            T.StructField("validation_failure_reason", T.StringType()),
+            T.StructField("reward_earned", T.DecimalType(38, 6)),
+        ]
+    )
+    fields = [
+        T.StructField("user_id", T.StringType()),
+        T.StructField("campaign_id", T.StringType()),
+        T.StructField("user_campaign_progress_state", T.StringType()),
+        T.StructField("created_at", T.StringType()),
+        T.StructField("updated_at", T.StringType()),
+        T.StructField("total_task_rewards_earned", T.DecimalType(38, 6)),
+        T.StructField("progress_details", T.ArrayType(entry)),
+    ]
+    expected = expected_df(
+        spark,
+        fields,
+        [
+            (text, "u1", "c1", "IN_PROGRESS", "2024-03-01T10:00:00+02:00", None, Decimal("12.5"))
+            + ([("t1", "DONE", "2024-03-02T00:00:00Z", "", Decimal("12.5"))], SNAPSHOT, None, None),
+        ],
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True, ignore_metadata=True)
+
+
+# --- filter_latest_image -----------------------------------------------------------------------------
+
+EVENTS_SCHEMA = T.StructType(
+    [
+        T.StructField("user_id", T.StringType()),
+        T.StructField("campaign_id", T.StringType()),
+        T.StructField("_export_seq", T.IntegerType()),
+        T.StructField("_write_ts", T.TimestampType()),
+        T.StructField("_line_number", T.LongType()),
+        T.StructField("_op", T.StringType()),
+        T.StructField("state", T.StringType()),
+    ]
+)
+
+
+def recency():
+    return [F.col("_export_seq").desc(), F.col("_write_ts").desc_nulls_last(), F.col("_line_number").desc()]
+
+
+KEYS = ["user_id", "campaign_id"]
+T1 = datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+T2 = datetime(2024, 1, 1, 11, 0, tzinfo=UTC)
+
+
+def test_latest_image_follows_the_order_and_keeps_deletes(spark):
+    events = spark.createDataFrame(
+        [
+            ("u1", "c1", 0, None, 1, SNAPSHOT, "from full export"),
+            ("u1", "c1", 1, T1, 1, UPDATE, "earlier write"),
+            ("u1", "c1", 1, T2, 2, UPDATE, "latest write"),
+            ("u1", "c1", 1, None, 9, UPDATE, "no write time: after any timed write"),
+            ("u1", "c2", 2, T1, 3, UPDATE, "same write time, earlier line"),
+            ("u1", "c2", 2, T1, 4, UPDATE, "same write time, later line"),
+            ("u2", "c1", 0, None, 2, SNAPSHOT, "deleted later"),
+            ("u2", "c1", 3, T1, 1, DELETE, None),
+            ("u3", "c1", 5, T1, 1, INSERT, "later export"),
+            ("u3", "c1", 4, T2, 1, UPDATE, "earlier export, later write"),
+        ],
+        EVENTS_SCHEMA,
+    )
+
+    actual = filter_latest_image(events, KEYS, recency())
+
+    expected = spark.createDataFrame(
+        [
+            ("u1", "c1", 1, T2, 2, UPDATE, "latest write"),
+            ("u1", "c2", 2, T1, 4, UPDATE, "same write time, later line"),
+            ("u2", "c1", 3, T1, 1, DELETE, None),
+            ("u3", "c1", 5, T1, 1, INSERT, "later export"),
+        ],
+        EVENTS_SCHEMA,
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True)
+
+
+def test_latest_image_of_null_and_duplicate_keys(spark):
+    events = spark.createDataFrame(
+        [
+            (None, "c1", 0, None, 1, SNAPSHOT, "null user, first"),
+            (None, "c1", 1, None, 1, SNAPSHOT, "null user, latest"),
+            ("u1", None, 0, None, 2, SNAPSHOT, "null campaign"),
+            ("u2", "c1", 0, None, 3, SNAPSHOT, "twice"),
+            ("u2", "c1", 0, None, 3, SNAPSHOT, "twice"),
+        ],
+        EVENTS_SCHEMA,
+    )
+
+    actual = filter_latest_image(events, KEYS, recency())
+
+    expected = spark.createDataFrame(
+        [
+            (None, "c1", 1, None, 1, SNAPSHOT, "null user, latest"),
+            ("u1", None, 0, None, 2, SNAPSHOT, "null campaign"),
+            ("u2", "c1", 0, None, 3, SNAPSHOT, "twice"),
+        ],
+        EVENTS_SCHEMA,
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True)
+
+
+def test_latest_image_of_no_events(spark):
+    events = spark.createDataFrame([], EVENTS_SCHEMA)
+
+    actual = filter_latest_image(events, KEYS, recency())
+
+    assert_df_equality(actual, spark.createDataFrame([], EVENTS_SCHEMA))
