@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test lint wheel samples clean
+.PHONY: install demo test lint wheel samples bench clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ lint: install
 
 wheel: install
 	$(BIN)/python -m build --wheel --outdir dist .
+
+SCALE ?= 1.0
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run --scale $(SCALE)
 
 samples: install
 	$(BIN)/python scripts/make_samples.py

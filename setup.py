@@ -27,6 +27,7 @@ setup(
             "build>=1.2",
             "moto[server]>=5.1",
         ],
+        "bench": ["duckdb>=1.1", "psutil>=5.9"],
     },
     entry_points={"console_scripts": ["lake=lakekit.cli:main"]},
 )

@@ -1,0 +1,190 @@
+"""`make bench`: the campaign pipeline at scale, side by side with DuckDB and with a full rebuild, in one run.
+
+Prints a table, writes bench/RESULTS.md with the machine, and ends with one machine-readable line.
+Run: python bench/run.py [--scale 1.0] [--runs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from bench.delta_log import commits, files_at, max_files_per_partition, total_bytes
+from bench.generate import Generator
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+BIN = Path(sys.executable).parent
+PROGRESS = "curated/campaign_task_progress"
+
+
+def measure(argv: list[str], label: str) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (bytes, the whole process tree) of one command."""
+    print(f"-- {label}: {' '.join(argv)}", flush=True)
+    started = time.monotonic()
+    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    elapsed = time.monotonic() - started
+    if process.returncode != 0:
+        print(output[-5000:])
+        raise SystemExit(f"{label} failed with exit code {process.returncode}")
+    for line in output.splitlines():
+        if line.startswith(("[", "duckdb:", "rebuild:")):
+            print(f"   {line}")
+    return elapsed, peak
+
+
+def workflow(lake: Path, label: str) -> tuple[float, int]:
+    return measure([str(BIN / "lake"), "workflow", "run", "campaign", "--lake-root", str(lake)], label)
+
+
+def land(source: Path, lake: Path) -> None:
+    shutil.copytree(source, lake / "landing", dirs_exist_ok=True)
+
+
+def generate(work: Path, scale: float, runs: int) -> None:
+    marker = work / f"generated-{scale}-{runs}"
+    if marker.exists():
+        print(f"-- reusing generated exports in {work}")
+        return
+    shutil.rmtree(work, ignore_errors=True)
+    started = time.monotonic()
+    generator = Generator(scale=scale)
+    generator.write_full(work / "full" / "landing")
+    for number in range(1, runs + 2):
+        counts = generator.write_incremental(work / f"incr{number:02d}" / "landing", number)
+        if number == 1:
+            generator.move_deadlines(work / f"incr{number:02d}" / "landing", number)
+            print(f"-- incremental 1: {counts} and 10 campaigns' deadlines moved")
+    marker.write_text(f"{len(generator.items)} items\n")
+    print(f"-- generated in {time.monotonic() - started:.0f}s under {work}")
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {java}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1.0")))
+    parser.add_argument("--runs", type=int, default=20, help="incremental runs in a row after the first")
+    ns = parser.parse_args()
+    work = BENCH / ".work" / f"scale-{ns.scale}"
+    generate(work, ns.scale, ns.runs)
+    lake = work / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    lake.mkdir()
+
+    land(work / "full" / "landing", lake)
+    full_s, full_mem = workflow(lake, "full load (raw + curated), project")
+    rows = sum(json.loads(f["stats"])["numRecords"] for f in files_at(lake / PROGRESS).values())
+    duck_out = work / "duckdb_out"
+    shutil.rmtree(duck_out, ignore_errors=True)
+    duck_s, duck_mem = measure(
+        [sys.executable, str(BENCH / "duckdb_full.py"), str(work / "full" / "landing"), str(duck_out)],
+        "same transform, DuckDB",
+    )
+
+    land(work / "incr01" / "landing", lake)
+    before = len(commits(lake / PROGRESS))
+    incr_s, incr_mem = workflow(lake, "1% incremental, project")
+    made = commits(lake / PROGRESS)[before:]
+    merge = next((c for c in made if c["operation"] == "MERGE"), {"metrics": {}, "adds": [], "removes": []})
+    m = merge["metrics"]
+    rebuild_s, _ = measure(
+        [sys.executable, str(BENCH / "rebuild.py"), str(lake)], "same 1% export, full rebuild (recompute + overwrite)"
+    )
+
+    run_times = []
+    for number in range(2, ns.runs + 2):
+        land(work / f"incr{number:02d}" / "landing", lake)
+        seconds, _ = workflow(lake, f"incremental run {number - 1}/{ns.runs}")
+        run_times.append(seconds)
+    history = commits(lake / PROGRESS)
+    compactions = [c["version"] for c in history if c["operation"] == "OPTIMIZE"]
+    worst_before = max((max_files_per_partition(files_at(lake / PROGRESS, v - 1)) for v in compactions), default=0)
+    live = files_at(lake / PROGRESS)
+    files_after = max_files_per_partition(live)
+
+    results = [
+        ("rows in curated.campaign_task_progress", f"{rows:,}"),
+        ("full load, project (raw + curated)", f"{full_s:.1f} s, peak {full_mem / 2**20:,.0f} MiB"),
+        ("same transform, DuckDB", f"{duck_s:.1f} s, peak {duck_mem / 2**20:,.0f} MiB"),
+        ("1% incremental, project (raw + curated)", f"{incr_s:.1f} s, peak {incr_mem / 2**20:,.0f} MiB"),
+        (
+            "  rows updated / inserted / deleted",
+            f"{m.get('numTargetRowsUpdated')} / {m.get('numTargetRowsInserted')} / {m.get('numTargetRowsDeleted')}",
+        ),
+        (
+            "  files added / removed, bytes added",
+            f"{m.get('numTargetFilesAdded')} / {m.get('numTargetFilesRemoved')},"
+            f" {int(m.get('numTargetBytesAdded', 0)):,}",
+        ),
+        ("  deletion vectors added", f"{m.get('numTargetDeletionVectorsAdded')}"),
+        ("same export, full rebuild", f"{rebuild_s:.1f} s"),
+        (f"{ns.runs} incremental runs", f"median {sorted(run_times)[len(run_times) // 2]:.1f} s"),
+        ("  compactions (OPTIMIZE by auto compaction)", f"{len(compactions)}"),
+        ("  max files per partition, before compaction", f"{worst_before}"),
+        ("  max files per partition, at the end", f"{files_after}"),
+        ("  table size at the end", f"{total_bytes(live) / 2**20:,.1f} MiB in {len(live)} files"),
+    ]
+    summary = (
+        f"bench: rows={rows} full_s={full_s:.1f} duckdb_s={duck_s:.1f} full_vs_duckdb={full_s / duck_s:.2f} "
+        f"incr_s={incr_s:.1f} incr_vs_full={incr_s / full_s:.3f} rebuild_vs_incr={rebuild_s / incr_s:.2f} "
+        f"files_per_partition={files_after}"
+    )
+    table = "\n".join(f"| {k} | {v} |" for k, v in results)
+    print("\n| measure | result |\n|---|---|\n" + table)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = BENCH / "RESULTS.md"
+    previous = report.read_text() if report.exists() else "# Benchmark results\n"
+    report.write_text(
+        previous.rstrip() + f"\n\n## {stamp}, scale {ns.scale}\n\nMachine: {machine()}\n\n"
+        f"| measure | result |\n|---|---|\n{table}\n\n```\n{summary}\n```\n"
+    )
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()
