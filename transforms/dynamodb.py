@@ -123,17 +123,10 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
     if missing_keys:
         raise ValueError(f"key attributes {missing_keys} have no column in the schema")
 
-    record = F.from_json("_text", ddb_record_type(schema))
-    raw_attrs = F.from_json(
-        "_text",
-        "struct<Item: map<string,string>, Keys: map<string,string>, "
-        "NewImage: map<string,string>, OldImage: map<string,string>>",
-    )
-    parsed = (
-        lines.withColumn("_record", record)
-        .withColumn("_raw", raw_attrs)
-        .withColumn("_as_map", F.from_json("_text", T.MapType(T.StringType(), T.StringType())))
-    )
+    # One parse: a line that is not a JSON object lands in `_corrupt_record` (PERMISSIVE mode).
+    record_type = ddb_record_type(schema).add("_corrupt_record", T.StringType())
+    record = F.from_json("_text", record_type, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"})
+    parsed = lines.withColumn("_record", record)
     r = F.col("_record")
     image = (
         F.when(r["Item"].isNotNull(), r["Item"])
@@ -141,12 +134,14 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
         .when(r["OldImage"].isNotNull(), r["OldImage"])
         .otherwise(r["Keys"])
     )
-    raw_image = (
-        F.when(F.col("_raw.Item").isNotNull(), F.col("_raw.Item"))
-        .when(F.col("_raw.NewImage").isNotNull(), F.col("_raw.NewImage"))
-        .when(F.col("_raw.OldImage").isNotNull(), F.col("_raw.OldImage"))
-        .otherwise(F.col("_raw.Keys"))
+    corrupt = r.isNull() | r["_corrupt_record"].isNotNull()
+    # Parsed again only where a check fails (conditions short-circuit): each attribute's text as sent.
+    raw = F.from_json(
+        "_text",
+        "struct<Item: map<string,string>, Keys: map<string,string>, "
+        "NewImage: map<string,string>, OldImage: map<string,string>>",
     )
+    raw_image = F.coalesce(raw["Item"], raw["NewImage"], raw["OldImage"], raw["Keys"])
     op = (
         F.when(r["Item"].isNotNull(), F.lit(SNAPSHOT))
         .when(r["NewImage"].isNotNull() & r["OldImage"].isNotNull(), F.lit(UPDATE))
@@ -162,19 +157,28 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
         for f in sourced
     }
     checks: list[tuple[Column, Column]] = [
-        (F.col("_as_map").isNull(), F.lit("not valid JSON")),
+        (corrupt & F.from_json("_text", "map<string,string>").isNull(), F.lit("not valid JSON")),
         (op.isNull(), F.lit("not a DynamoDB export record: no Item, Keys, NewImage or OldImage")),
     ]
     checks += [(values[by_source[k].name].isNull(), F.lit(f"missing key attribute {k}")) for k in key_attributes]
     for attribute, spark_field in by_source.items():
+        # Present, not {"NULL": true}, yet no value: a wrong type or a value out of range. A type the
+        # parser itself rejects ({"BOOL": "yes"}) marks the whole line corrupt: found from the text.
+        wire = image[attribute]
         text = raw_image[attribute]
         unreadable = (
-            text.isNotNull() & values[spark_field.name].isNull() & ~text.rlike(r'^\{\s*"NULL"\s*:\s*true\s*\}$')
+            wire.isNotNull() & values[spark_field.name].isNull() & ~F.coalesce(wire["NULL"], F.lit(False))
+        ) | (
+            corrupt
+            & text.isNotNull()
+            & values[spark_field.name].isNull()
+            & ~text.rlike(r'^\{\s*"NULL"\s*:\s*true\s*\}$')
         )
         message = F.concat(
             F.lit(f"attribute {attribute}: cannot read "), text, F.lit(f" as {spark_field.dataType.simpleString()}")
         )
         checks.append((unreadable, message))
+    checks.append((corrupt, F.lit("not in the DynamoDB JSON shape the table's schema expects")))
 
     decoded = parsed.select(
         "*",
@@ -183,7 +187,7 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
         F.timestamp_micros(r["Metadata"]["WriteTimestampMicros"]["N"].cast("long")).alias("_write_ts"),
         _first_error(checks).alias("_error"),
     )
-    return decoded.drop("_record", "_raw", "_as_map")
+    return decoded.drop("_record")
 
 
 def filter_latest_image(events: DataFrame, keys: list[str], order: list[Column]) -> DataFrame:
