@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from lakekit.catalog import TableDef
 from lakekit.exports import FULL, export_order_key
 from lakekit.job import JobRun
+from lakekit.raw_exports import ExportLog
 from transforms.dynamodb import filter_latest_image
 
 
@@ -33,8 +34,8 @@ class SourceChanges:
 
 
 def committed_exports(run: JobRun, raw_job: str) -> dict[str, dict]:
-    """Exports the raw job has committed, from its bookmark (whatever this run's bookmark option)."""
-    return run.bookmarks.position(raw_job).get("exports", {})
+    """Exports the raw job has written into its table (whatever bookmark option either job runs with)."""
+    return ExportLog(run.settings, raw_job).written()
 
 
 def read_events(

@@ -17,6 +17,29 @@ from lakekit.job import JobRun
 from lakekit.storage import storage_for
 from transforms.dynamodb import with_decoded_export_records
 
+WRITING, WRITTEN = "writing", "written"
+
+
+class ExportLog:
+    """The exports a raw job has written into its table (<lake_root>/_state/exports/<job>.json).
+
+    Separate from the job's bookmark, which job-bookmark-pause and -disable leave alone: downstream
+    jobs must see what the raw table holds. An export once written stays listed (a rewrite is identical).
+    """
+
+    def __init__(self, settings, job: str):
+        self.store = StateStore(settings, "exports")
+        self.job = job
+
+    def load(self) -> dict[str, dict]:
+        return self.store.load(self.job)
+
+    def save(self, exports: dict[str, dict]) -> None:
+        self.store.save(self.job, exports)
+
+    def written(self) -> dict[str, dict]:
+        return {e: meta for e, meta in self.load().items() if meta.get("status") == WRITTEN}
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -113,24 +136,23 @@ def run_raw_export_job(run: JobRun, table_name: str) -> None:
         run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
         return
     register_table(run.spark, table, run.settings.lake_root)
-    # The ingestion date of an export is fixed by its first attempt, so a rerun rewrites the same partition.
-    assignments = StateStore(run.settings, "p_dates")
-    p_dates = assignments.load(run.name)
+    # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
+    # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
+    log = ExportLog(run.settings, run.name)
+    written = log.load()
     quarantined = 0
     for number, export in enumerate(pending, 1):
-        if export.export_id not in p_dates:
-            p_dates[export.export_id] = datetime.now(UTC).date().isoformat()
-            assignments.save(run.name, p_dates)
-        p_date = p_dates[export.export_id]
+        if export.export_id not in written:
+            written[export.export_id] = {"p_date": datetime.now(UTC).date().isoformat(), "status": WRITING}
+            log.save(written)
+        p_date = written[export.export_id]["p_date"]
         result = write_export(run, table, export, p_date)
         add_partitions(run.spark, table, [{"p_date": p_date}])
+        record = {**export.to_json(), "p_date": p_date, "rows": result.rows, "quarantined": result.quarantined}
+        written[export.export_id] = {**record, "status": WRITTEN}
+        log.save(written)
         failpoint("raw.before_bookmark")
-        committed[export.export_id] = {
-            **export.to_json(),
-            "p_date": p_date,
-            "rows": result.rows,
-            "quarantined": result.quarantined,
-        }
+        committed[export.export_id] = record
         run.advance({"exports": committed})
         quarantined += result.quarantined
         run.say(
