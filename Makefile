@@ -23,6 +23,9 @@ demo: install
 	$(BIN)/lake workflow run campaign --lake-root $(DEMO_LAKE)
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) --limit 10 -e "SELECT user_id, campaign_id, task_id, task_progress_state, validated_at, task_deadline, created_date FROM curated.campaign_task_progress ORDER BY user_id, campaign_id, task_id"
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) queries/task_completion_by_campaign.sql
+	# The user-data pipeline, offline: the recorded API responses in samples/randomuser stand for the API.
+	$(BIN)/lake workflow run users --lake-root $(DEMO_LAKE) --arg url=file://$(CURDIR)/samples/randomuser --arg requests=2
+	$(BIN)/lake query --lake-root $(DEMO_LAKE) -e "SELECT u.user_uuid, u.first_name, u.last_name, u.nationality, u.born_at, l.city, l.postcode, l.latitude, l.longitude, u.p_date FROM curated.users u JOIN curated.user_locations l USING (user_uuid, p_date) ORDER BY u.user_uuid"
 
 test: install
 	$(BIN)/ruff check .

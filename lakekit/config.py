@@ -31,6 +31,7 @@ class Settings:
     metastore: str
     spark: dict[str, Any] = field(default_factory=dict)
     delta: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)  # settings of each external source, by name
 
     @property
     def is_local(self) -> bool:
@@ -68,4 +69,5 @@ def load_settings(env: str | None = None, lake_root: str | None = None) -> Setti
         metastore=raw.get("metastore", "derby"),
         spark=raw.get("spark") or {},
         delta=raw.get("delta") or {},
+        sources=raw.get("sources") or {},
     )

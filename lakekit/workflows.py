@@ -7,6 +7,21 @@ import pkgutil
 
 import jobs
 
+
+class Step(str):
+    """A workflow step: a job name with the arguments the workflow gives it (a Glue trigger action's Arguments).
+
+    Arguments given on the command line win over them.
+    """
+
+    args: dict[str, str]
+
+    def __new__(cls, job: str, **args: str) -> Step:
+        step = super().__new__(cls, job)
+        step.args = args
+        return step
+
+
 WORKFLOWS: dict[str, list[str]] = {
     "campaign": [
         "raw_user_campaign",
@@ -14,6 +29,8 @@ WORKFLOWS: dict[str, list[str]] = {
         "curated_campaign_tasks",
         "curated_campaign_task_progress",
     ],
+    # The daily transform runs for the day the ingestion just landed (whatever the clock says by then).
+    "users": ["ingest_users", Step("users_daily", date="ingested")],
 }
 
 
@@ -29,8 +46,9 @@ def job_argv(
     job: str, lake_root: str | None = None, env: str | None = None, args: dict[str, str] | None = None
 ) -> list[str]:
     """The argv Glue gives a job script: the script, then --KEY VALUE pairs."""
-    argv = [f"jobs/{job}.py", "--JOB_NAME", job]
-    for key, value in {"lake_root": lake_root, "env": env, **(args or {})}.items():
+    argv = [f"jobs/{job}.py", "--JOB_NAME", str(job)]
+    step_args = getattr(job, "args", {})
+    for key, value in {"lake_root": lake_root, "env": env, **step_args, **(args or {})}.items():
         if value is not None:
             argv += [f"--{key}", str(value)]
     return argv
