@@ -26,6 +26,12 @@ setup(
             "ruff>=0.6",
             "build>=1.2",
             "moto[server]>=5.1",
+            # queries/ run locally (Athena SQL -> Spark SQL) and notebooks/ executed in the tests
+            "sqlglot>=25",
+            "nbclient>=0.10",
+            "nbformat>=5.10",
+            "ipykernel>=6.29",
+            "matplotlib>=3.8",
         ],
         "bench": ["duckdb>=1.1", "psutil>=5.9"],
     },

@@ -181,3 +181,140 @@ def add_partitions(spark, table: TableDef, values: list[dict[str, str]]) -> None
         "PARTITION (" + ", ".join(f"{k} = {_quote(str(v))}" for k, v in value.items()) + ")" for value in values
     )
     spark.sql(f"ALTER TABLE {table.qualified_name} ADD IF NOT EXISTS {specs}")
+
+
+def partition_dirs(location: str, keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    """The Hive-style partitions (`key=value/...`) found under a table's location, in the order of `keys`."""
+    from urllib.parse import unquote
+
+    from lakekit.storage import storage_for
+
+    storage = storage_for(location)
+    found: list[dict[str, str]] = [{}]
+    for key in keys:
+        deeper = []
+        for values in found:
+            folder = "/".join([location.rstrip("/"), *(f"{k}={v}" for k, v in values.items())])
+            for child in storage.list_dirs(folder):
+                name, sep, value = child.rstrip("/").rsplit("/", 1)[-1].partition("=")
+                if sep and name == key:
+                    deeper.append({**values, key: unquote(value)})
+        found = deeper
+    return found if keys else []
+
+
+def has_data(table: TableDef, lake_root: str) -> bool:
+    """Whether a job has written the table under this lake root (a Delta log, or any file or partition)."""
+    from lakekit.storage import storage_for
+
+    location = table.location_under(lake_root)
+    storage = storage_for(location)
+    if table.format == "delta":
+        return bool(storage.list_files(f"{location}/_delta_log"))
+    return bool(storage.list_files(location) or storage.list_dirs(location))
+
+
+def register_existing_tables(spark, lake_root: str, layers: list[str] | None = None) -> list[TableDef]:
+    """Register every catalog/ table written under this lake root, with its partitions; skip the others.
+
+    A metastore that lost track of a lake (a new machine, a lake copied from elsewhere) gets it back.
+    """
+    registered = []
+    for table in all_tables():
+        if (layers and table.layer not in layers) or not has_data(table, lake_root):
+            continue
+        register_table(spark, table, lake_root)
+        add_partitions(spark, table, partition_dirs(table.location_under(lake_root), table.partition_keys))
+        registered.append(table)
+    return registered
+
+
+# Athena reads the same files through the Glue Data Catalog: DDL from the same YAML.
+_PROJECTION_START = "2024-01-01"
+
+
+def _athena_type(data_type) -> str:
+    """Hive DDL type; struct field names quoted, since names like `date` are reserved words in Athena DDL."""
+    from pyspark.sql import types as T
+
+    if isinstance(data_type, T.StructType):
+        return "struct<" + ",".join(f"`{f.name}`:{_athena_type(f.dataType)}" for f in data_type.fields) + ">"
+    if isinstance(data_type, T.ArrayType):
+        return f"array<{_athena_type(data_type.elementType)}>"
+    if isinstance(data_type, T.MapType):
+        return f"map<{_athena_type(data_type.keyType)},{_athena_type(data_type.valueType)}>"
+    return data_type.simpleString()
+
+
+def _athena_columns(table: TableDef, names: list[str]) -> str:
+    fields = {f.name: f for f in table.schema.fields}
+    parts = []
+    for name in names:
+        spark_field = fields[name]
+        comment = spark_field.metadata.get("comment")
+        ddl = f"`{name}` {_athena_type(spark_field.dataType)}"
+        parts.append(ddl + (f" COMMENT {_quote(comment)}" if comment else ""))
+    return ",\n  ".join(parts)
+
+
+def _athena_properties(properties: dict[str, str]) -> str:
+    return "TBLPROPERTIES (\n  " + ",\n  ".join(f"{_quote(k)}={_quote(v)}" for k, v in properties.items()) + "\n)"
+
+
+def _projection(table: TableDef, location: str, start: str) -> dict[str, str]:
+    """Partition projection on date partition keys: Athena computes partitions, no crawler or MSCK needed."""
+    types = {c["name"]: c["type"] for c in table.columns}
+    if not table.partition_keys or any(types[k] != "date" for k in table.partition_keys):
+        return {}
+    properties = {"projection.enabled": "true"}
+    for key in table.partition_keys:
+        properties.update(
+            {
+                f"projection.{key}.type": "date",
+                f"projection.{key}.format": "yyyy-MM-dd",
+                f"projection.{key}.range": f"{start},NOW",
+                f"projection.{key}.interval": "1",
+                f"projection.{key}.interval.unit": "DAYS",
+            }
+        )
+    template = "/".join(f"{k}=${{{k}}}" for k in table.partition_keys)
+    properties["storage.location.template"] = f"{location}{template}/"
+    return properties
+
+
+def athena_ddl(table: TableDef, lake_root: str, projection_start: str = _PROJECTION_START) -> str:
+    """CREATE EXTERNAL TABLE for Athena: Parquet with partition projection, or Delta Lake (schema from its log)."""
+    location = table.location_under(lake_root).rstrip("/") + "/"
+    name = f"`{table.layer}`.`{table.name}`"
+    if table.format == "delta":
+        return (
+            f"CREATE EXTERNAL TABLE IF NOT EXISTS {name}\n"
+            f"LOCATION {_quote(location)}\n"
+            f"{_athena_properties({'table_type': 'DELTA'})}"
+        )
+    if table.format != "parquet":
+        raise CatalogError(f"{table.qualified_name}: no Athena DDL for format {table.format!r}")
+    data_columns = [c for c in table.column_names if c not in table.partition_keys]
+    partitioned = (
+        f"PARTITIONED BY (\n  {_athena_columns(table, list(table.partition_keys))}\n)\n" if table.partition_keys else ""
+    )
+    properties = {"parquet.compression": "SNAPPY", **_projection(table, location, projection_start)}
+    return (
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS {name} (\n  {_athena_columns(table, data_columns)}\n)\n"
+        f"COMMENT {_quote(table.description)}\n"
+        f"{partitioned}"
+        f"STORED AS PARQUET\n"
+        f"LOCATION {_quote(location)}\n"
+        f"{_athena_properties(properties)}"
+    )
+
+
+def athena_catalog_ddl(
+    lake_root: str, tables: list[TableDef] | None = None, projection_start: str = _PROJECTION_START
+) -> list[str]:
+    """Every statement Athena needs for these tables (default: all of catalog/): databases first, then tables."""
+    tables = all_tables() if tables is None else tables
+    databases = sorted({t.layer for t in tables})
+    return [f"CREATE DATABASE IF NOT EXISTS `{db}`" for db in databases] + [
+        athena_ddl(t, lake_root, projection_start) for t in tables
+    ]

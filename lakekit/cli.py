@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from lakekit import workflows
+from lakekit.athena import QueryError
 from lakekit.bookmarks import Bookmarks
-from lakekit.config import ConfigError, load_settings
+from lakekit.catalog import CatalogError
+from lakekit.config import DEFAULT_ENV, ConfigError, load_settings
+from lakekit.crawler import CrawlError
 from lakekit.job import JobError, lock_path
 from lakekit.storage import storage_for
 
@@ -69,24 +73,131 @@ def cmd_bookmarks(ns) -> int:
     return 0
 
 
+def _cell(value) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _plain(value):
+    """Spark's nested values (Rows, lists, maps) as plain JSON-able Python."""
+    from pyspark.sql import Row
+
+    if isinstance(value, Row):
+        return value.asDict(recursive=True)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def print_rows(columns: list[str], rows: list, fmt: str, truncated: bool = False) -> None:
+    """Rows as a readable table, CSV or JSON lines (one object per row); times and decimals as text."""
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    elif fmt == "json":
+        for row in rows:
+            print(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+    else:
+        cells = [[_cell(v) for v in row] for row in rows]
+        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+        print(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+        print("-+-".join("-" * w for w in widths))
+        for row in cells:
+            print(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        more = " (more rows: raise --limit to see them)" if truncated else ""
+        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''}){more}")
+    sys.stdout.flush()
+
+
+def _env_name(ns) -> str:
+    return ns.env or os.environ.get("LAKE_ENV") or DEFAULT_ENV
+
+
+def _query_on_athena(ns, sql: str, limit: int | None) -> int:
+    from lakekit.athena import run_athena
+
+    output = ns.output_location or os.environ.get("LAKE_ATHENA_OUTPUT")
+    if not output:
+        try:
+            output = load_settings(ns.env, ns.lake_root).path("_athena_results") + "/"
+        except ConfigError:
+            raise ConfigError(
+                "Athena needs a result location: pass --output-location s3://…/ or --lake-root s3://… "
+                "(or set LAKE_ATHENA_OUTPUT)"
+            ) from None
+    result = run_athena(
+        sql,
+        database=ns.database,
+        workgroup=ns.workgroup or os.environ.get("LAKE_ATHENA_WORKGROUP") or "primary",
+        output_location=output,
+        limit=limit,
+    )
+    print_rows(result.columns, result.rows, ns.format, result.truncated)
+    return 0
+
+
 def cmd_query(ns) -> int:
+    sql = ns.execute if ns.execute else Path(ns.file).read_text()
+    limit = ns.limit if ns.limit > 0 else None
+    if _env_name(ns) != DEFAULT_ENV:
+        return _query_on_athena(ns, sql, limit)
+    from pyspark.errors import AnalysisException
+
+    from lakekit.athena import to_spark_sql
+    from lakekit.session import get_spark
+
+    spark_sql = sql if ns.dialect == "spark" else to_spark_sql(sql)
+    if ns.show_sql:
+        print(spark_sql, file=sys.stderr)
+    spark = get_spark(load_settings(ns.env, ns.lake_root))
+    try:
+        result_df = spark.sql(spark_sql)
+    except AnalysisException as error:
+        raise QueryError(f"Spark cannot run the query: {error}\nSpark SQL was:\n{spark_sql}") from None
+    rows = (result_df.limit(limit + 1) if limit else result_df).collect()
+    truncated = limit is not None and len(rows) > limit
+    if ns.format == "json":
+        rows = [tuple(_plain(v) for v in row) for row in rows]  # structs as objects, not Row reprs
+    print_rows(result_df.columns, rows[:limit], ns.format, truncated)
+    return 0
+
+
+def cmd_catalog(ns) -> int:
+    from lakekit.catalog import athena_catalog_ddl, load_table
+
+    settings = load_settings(ns.env, ns.lake_root)
+    tables = [load_table(name) for name in ns.table] if ns.table else None
+    statements = athena_catalog_ddl(settings.lake_root, tables, ns.projection_start)
+    print("\n\n".join(f"{statement};" for statement in statements))
+    return 0
+
+
+def cmd_crawl(ns) -> int:
+    from lakekit.crawler import crawl
     from lakekit.session import get_spark
 
     settings = load_settings(ns.env, ns.lake_root)
-    spark = get_spark(settings)
-    sql = ns.execute if ns.execute else Path(ns.file).read_text()
-    result_df = spark.sql(sql)
-    if ns.format == "csv":
-        import csv
+    results = crawl(get_spark(settings), settings, ns.target, ns.database)
+    if not results:
+        print(f"no table folder with data under {ns.target}")
+    for result in results:
+        for line in result.report():
+            print(line)
+    return 2 if any(result.error for result in results) else 0
 
-        writer = csv.writer(sys.stdout)
-        writer.writerow(result_df.columns)
-        writer.writerows(result_df.limit(ns.limit).collect())
-    elif ns.format == "json":
-        for row in result_df.limit(ns.limit).collect():
-            print(json.dumps(row.asDict(recursive=True), default=str))
-    else:
-        result_df.show(ns.limit, truncate=False)
+
+def cmd_tables(ns) -> int:
+    from lakekit.session import get_spark
+    from lakekit.tables import describe_tables
+
+    settings = load_settings(ns.env, ns.lake_root)
+    infos = [info.as_row() for info in describe_tables(get_spark(settings), settings)]
+    columns = ["table", "layer", "format", "partitions", "rows", "last_update_utc", "defined_in"]
+    print_rows(columns, [tuple(info[c] for c in columns) for info in infos], ns.format)
     return 0
 
 
@@ -147,14 +258,49 @@ def parser() -> argparse.ArgumentParser:
     _common(marks)
     marks.set_defaults(func=cmd_bookmarks)
 
-    query = sub.add_parser("query", help="run Spark SQL on the lake's catalog")
+    query = sub.add_parser(
+        "query", help="run Athena SQL: locally transpiled to Spark SQL on the lake's catalog; with --env aws on Athena"
+    )
     source = query.add_mutually_exclusive_group(required=True)
     source.add_argument("file", nargs="?", help="a .sql file")
     source.add_argument("-e", "--execute", help="SQL text")
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    query.add_argument("--limit", type=int, default=20)
+    query.add_argument("--limit", type=int, default=20, help="rows to print (0: all)")
+    query.add_argument(
+        "--dialect", choices=["athena", "spark"], default="athena", help="locally: the SQL's dialect (default athena)"
+    )
+    query.add_argument("--show-sql", action="store_true", help="locally: print the Spark SQL to stderr")
+    query.add_argument("--database", default="curated", help="Athena: default database (default curated)")
+    query.add_argument("--workgroup", help="Athena: workgroup (default $LAKE_ATHENA_WORKGROUP, else primary)")
+    query.add_argument(
+        "--output-location",
+        help="Athena: results location (default $LAKE_ATHENA_OUTPUT, else <lake root>/_athena_results/)",
+    )
     _common(query)
     query.set_defaults(func=cmd_query)
+
+    catalog = sub.add_parser("catalog", help="the catalog/ tables as Athena DDL")
+    catalog_sub = catalog.add_subparsers(dest="action", required=True)
+    ddl = catalog_sub.add_parser("ddl", help="print CREATE statements for Athena (default: every catalog/ table)")
+    ddl.add_argument("table", nargs="*", help="layer.name of the tables (default: all)")
+    ddl.add_argument(
+        "--projection-start", default="2024-01-01", help="first p_date Athena projects (yyyy-MM-dd; default 2024-01-01)"
+    )
+    _common(ddl)
+    ddl.set_defaults(func=cmd_catalog)
+
+    crawl = sub.add_parser(
+        "crawl", help="register the tables of Parquet/JSON/Delta folders, their partitions, report schema drift"
+    )
+    crawl.add_argument("target", help="a layer (folder under the lake root, e.g. raw) or a path to a folder")
+    crawl.add_argument("--database", help="database of the tables (default: the layer or parent folder name)")
+    _common(crawl)
+    crawl.set_defaults(func=cmd_crawl)
+
+    tables = sub.add_parser("tables", help="every table: layer, format, partitions, rows, last update")
+    tables.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _common(tables)
+    tables.set_defaults(func=cmd_tables)
 
     jars = sub.add_parser("jars", help="resolve and cache the jars Spark needs (Delta)")
     jars.add_argument("--force", action="store_true", help="resolve again even if cached")
@@ -167,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         return ns.func(ns)
-    except (JobError, ConfigError, workflows.UnknownJobError) as error:
+    except (JobError, ConfigError, workflows.UnknownJobError, QueryError, CatalogError, CrawlError) as error:
         print(f"lake: {error}", file=sys.stderr)
         return 2
 
