@@ -26,6 +26,7 @@ setup(
             "ruff>=0.6",
             "build>=1.2",
             "moto[server]>=5.1",
+            "pytest-xdist>=3.5",
             # queries/ run locally (Athena SQL -> Spark SQL) and notebooks/ executed in the tests
             "sqlglot>=25",
             "nbclient>=0.10",
