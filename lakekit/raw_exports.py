@@ -71,18 +71,18 @@ def _with_export_metadata(decoded: DataFrame, export: Export, p_date: str, inges
     )
 
 
-def _publish(storage, staging: str, partition_dir: str, export_id: str) -> int:
-    """Move the staged Parquet files into the partition under names derived from the export id.
+def publish_staged(storage, staging: str, partition_dir: str, prefix: str) -> int:
+    """Move the staged Parquet files into the partition under names derived from `prefix` (the source's id).
 
-    Files an interrupted earlier attempt left for this export are removed first, so a rerun ends
-    with exactly one copy of the export whatever point the earlier attempt reached.
+    Files an interrupted earlier attempt left for this source are removed first, so a rerun ends
+    with exactly one copy of it whatever point the earlier attempt reached.
     """
     for stale in storage.list_files(partition_dir):
-        if stale.rsplit("/", 1)[-1].startswith(f"{export_id}-"):
+        if stale.rsplit("/", 1)[-1].startswith(f"{prefix}-"):
             storage.delete(stale)
     parts = [f for f in storage.list_files(staging) if re.search(r"/part-[^/]*\.parquet$", f)]
     for index, part in enumerate(parts):
-        storage.move(part, f"{partition_dir}/{export_id}-{index:05d}.snappy.parquet")
+        storage.move(part, f"{partition_dir}/{prefix}-{index:05d}.snappy.parquet")
         failpoint("raw.mid_publish")
     storage.delete_tree(staging)
     return len(parts)
@@ -104,7 +104,9 @@ def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> E
         storage.delete_tree(staging)
         good_df = decoded_df.filter(F.col("_error").isNull()).select(*table.column_names).drop("p_date")
         good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
-        _publish(storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id)
+        publish_staged(
+            storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id
+        )
         quarantine = settings.path("quarantine", run.name, f"export_id={export.export_id}")
         if counts.get(False):
             bad_df = decoded_df.filter(F.col("_error").isNotNull()).select(

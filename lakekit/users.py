@@ -18,6 +18,7 @@ from lakekit.bookmarks import StateStore
 from lakekit.catalog import TableDef, add_partitions, load_table, register_table
 from lakekit.http_ingest import FetchError, Response, RetryPolicy, get, recorded
 from lakekit.job import JobError, JobRun, flag
+from lakekit.raw_exports import publish_staged
 from lakekit.storage import storage_for
 from transforms.users import as_text_leaves, build_user_locations, build_users, explode_user_records
 
@@ -222,16 +223,6 @@ def read_landed(spark, table: TableDef, paths: list[str]) -> DataFrame:
     return explode_user_records(responses_df, record_type(table))
 
 
-def _publish(storage, staged: str, partition_dir: str, landing_id: str) -> None:
-    """Move one landing file's staged Parquet into the partition, replacing what an earlier attempt left."""
-    for stale in storage.list_files(partition_dir):
-        if stale.rsplit("/", 1)[-1].startswith(f"{landing_id}-"):
-            storage.delete(stale)
-    parts = [f for f in storage.list_files(staged) if re.search(r"/part-[^/]*\.parquet$", f)]
-    for index, part in enumerate(parts):
-        storage.move(part, f"{partition_dir}/{landing_id}-{index:05d}.snappy.parquet")
-
-
 def load_raw(run: JobRun, table: TableDef, pending: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Append the records of the pending landing files to raw.users (one Spark job), idempotently per file."""
     settings, storage = run.settings, storage_for(run.settings.lake_root)
@@ -249,7 +240,7 @@ def load_raw(run: JobRun, table: TableDef, pending: dict[str, str]) -> dict[str,
         p_date_folder, name = key.split("/")
         landing_id = name[: -len(".json")]
         partition_dir = f"{table.location_under(settings.lake_root)}/{p_date_folder}"
-        _publish(storage, f"{staging}/_landing_id={landing_id}", partition_dir, landing_id)
+        publish_staged(storage, f"{staging}/_landing_id={landing_id}", partition_dir, landing_id)
         committed[key] = {"rows": rows.get(landing_id, 0)}
     storage.delete_tree(staging)
     p_dates = sorted({key.split("/")[0].split("=", 1)[1] for key in pending})
