@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from lakekit.bookmarks import StateStore
@@ -48,15 +48,32 @@ class ExportResult:
 
 
 def read_lines(spark, files: list[str]) -> DataFrame:
-    """Every non-blank line of the (gzip) text files, with its file (relative to the lake root) and line number."""
-    whole_df = spark.read.text(list(files), wholetext=True).select(
-        F.regexp_extract(F.input_file_name(), r".*/(landing/.*)$", 1).alias("_source_file"),
-        F.col("value"),
+    """Every non-blank line of the (gzip) text files, with its file (relative to the lake root) and line number.
+
+    Lines are read by Spark's line reader, which streams. A line's number comes from its row id
+    (`monotonically_increasing_id`: partition in the upper bits, position in the partition below),
+    made relative to the first row of its file split and offset by the lines of the file's earlier
+    splits, which one light pass over the files counts (a gzip file is one split).
+    """
+    scan_df = spark.read.text(list(files)).select(
+        F.input_file_name().alias("_file"),
+        F.input_file_block_start().alias("_block"),
+        F.monotonically_increasing_id().alias("_id"),
+        F.col("value").alias("_text"),
     )
-    lines_df = whole_df.select("_source_file", F.posexplode(F.split("value", r"\r?\n")).alias("_pos", "_text"))
-    return lines_df.filter(F.trim("_text") != "").select(
-        "_text", "_source_file", (F.col("_pos") + 1).cast("long").alias("_line_number")
+    splits = scan_df.groupBy("_file", "_block").agg(F.min("_id").alias("_first"), F.count("*").alias("_n")).collect()
+    offsets, seen = [], {}
+    for split in sorted(splits, key=lambda s: (s["_file"], s["_block"])):
+        before = seen.get(split["_file"], 0)
+        offsets.append((split["_file"], split["_block"], split["_first"] - before))
+        seen[split["_file"]] = before + split["_n"]
+    offsets_df = spark.createDataFrame(offsets or [], "_file string, _block long, _base long")
+    lines_df = scan_df.join(F.broadcast(offsets_df), ["_file", "_block"]).select(
+        F.regexp_extract("_file", r".*/(landing/.*)$", 1).alias("_source_file"),
+        (F.col("_id") - F.col("_base") + 1).alias("_line_number"),
+        "_text",  # the line reader ends a line at \n, \r\n or \r and drops the terminator
     )
+    return lines_df.filter(F.trim("_text") != "").select("_text", "_source_file", "_line_number")
 
 
 def _with_export_metadata(decoded: DataFrame, export: Export, p_date: str, ingested_at: datetime) -> DataFrame:
@@ -89,40 +106,42 @@ def publish_staged(storage, staging: str, partition_dir: str, prefix: str) -> in
 
 
 def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> ExportResult:
-    """Decode one export into `table` (partition p_date) and its bad lines into the job's quarantine."""
+    """Decode one export into `table` (partition p_date) and its bad lines into the job's quarantine.
+
+    One pass decodes and writes the good records, counting good and bad lines on the way (an
+    observation, not a second job); only when there are bad lines is the export read again for them.
+    """
     spark, settings = run.spark, run.settings
     storage = storage_for(settings.lake_root)
     lines_df = read_lines(spark, list(export.data_files))
     decoded_df = with_decoded_export_records(lines_df, table.schema, list(table.source["keys"]))
-    decoded_df = _with_export_metadata(decoded_df, export, p_date, datetime.now(UTC)).persist()
-    try:
-        counts = {
-            row["good"]: row["count"]
-            for row in decoded_df.groupBy(F.col("_error").isNull().alias("good")).count().collect()
-        }
-        staging = settings.path("_staging", run.name, export.export_id)
-        storage.delete_tree(staging)
-        good_df = decoded_df.filter(F.col("_error").isNull()).select(*table.column_names).drop("p_date")
-        good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
-        publish_staged(
-            storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id
+    decoded_df = _with_export_metadata(decoded_df, export, p_date, datetime.now(UTC))
+    counts = Observation(f"export {export.export_id}")
+    observed_df = decoded_df.observe(
+        counts,
+        F.count(F.when(F.col("_error").isNull(), 1)).alias("rows"),
+        F.count(F.col("_error")).alias("quarantined"),
+    )
+    staging = settings.path("_staging", run.name, export.export_id)
+    storage.delete_tree(staging)
+    good_df = observed_df.filter(F.col("_error").isNull()).select(*table.column_names).drop("p_date")
+    good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
+    result = ExportResult(**counts.get)
+    publish_staged(storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id)
+    quarantine = settings.path("quarantine", run.name, f"export_id={export.export_id}")
+    if result.quarantined:
+        bad_df = decoded_df.filter(F.col("_error").isNotNull()).select(
+            F.col("_text").alias("text"),
+            F.col("_source_file").alias("source_file"),
+            F.col("_line_number").alias("line_number"),
+            F.col("_error").alias("reason"),
+            "_export_id",
+            F.col("_ingested_at").alias("quarantined_at"),
         )
-        quarantine = settings.path("quarantine", run.name, f"export_id={export.export_id}")
-        if counts.get(False):
-            bad_df = decoded_df.filter(F.col("_error").isNotNull()).select(
-                F.col("_text").alias("text"),
-                F.col("_source_file").alias("source_file"),
-                F.col("_line_number").alias("line_number"),
-                F.col("_error").alias("reason"),
-                "_export_id",
-                F.col("_ingested_at").alias("quarantined_at"),
-            )
-            bad_df.coalesce(1).write.mode("overwrite").json(quarantine)
-        else:
-            storage.delete_tree(quarantine)
-    finally:
-        decoded_df.unpersist()
-    return ExportResult(rows=counts.get(True, 0), quarantined=counts.get(False, 0))
+        bad_df.coalesce(1).write.mode("overwrite").json(quarantine)
+    else:
+        storage.delete_tree(quarantine)
+    return result
 
 
 def run_raw_export_job(run: JobRun, table_name: str) -> None:

@@ -123,10 +123,12 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
     if missing_keys:
         raise ValueError(f"key attributes {missing_keys} have no column in the schema")
 
-    # One parse: a line that is not a JSON object lands in `_corrupt_record` (PERMISSIVE mode).
+    # One parse: a line that is not a JSON object lands in `_corrupt_record` (PERMISSIVE mode). Each
+    # stage below is its own projection over columns of the one before, so the parse, the image and
+    # every decoded value are computed once per line and the checks read them as plain columns.
     record_type = ddb_record_type(schema).add("_corrupt_record", T.StringType())
     record = F.from_json("_text", record_type, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"})
-    parsed = lines.withColumn("_record", record)
+    parsed = lines.select("*", record.alias("_record"))
     r = F.col("_record")
     image = (
         F.when(r["Item"].isNotNull(), r["Item"])
@@ -134,7 +136,31 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
         .when(r["OldImage"].isNotNull(), r["OldImage"])
         .otherwise(r["Keys"])
     )
-    corrupt = r.isNull() | r["_corrupt_record"].isNotNull()
+    op = (
+        F.when(r["Item"].isNotNull(), F.lit(SNAPSHOT))
+        .when(r["NewImage"].isNotNull() & r["OldImage"].isNotNull(), F.lit(UPDATE))
+        .when(r["NewImage"].isNotNull(), F.lit(INSERT))
+        .when(r["Keys"].isNotNull(), F.lit(DELETE))
+    )
+    imaged = parsed.select(
+        "*",
+        image.alias("_image"),
+        op.alias("_op"),
+        (r.isNull() | r["_corrupt_record"].isNotNull()).alias("_corrupt"),
+        F.timestamp_micros(r["Metadata"]["WriteTimestampMicros"]["N"].cast("long")).alias("_write_ts"),
+    )
+    i = F.col("_image")
+    values = {
+        f.name: F.coalesce(
+            decode_ddb_value(r["Keys"][_source(f)], f.dataType), decode_ddb_value(i[_source(f)], f.dataType)
+        )
+        if _source(f) in key_attributes
+        else decode_ddb_value(i[_source(f)], f.dataType)
+        for f in sourced
+    }
+    valued = imaged.select("*", *[values[f.name].alias(f.name) for f in sourced])
+
+    corrupt = F.col("_corrupt")
     # Parsed again only where a check fails (conditions short-circuit): each attribute's text as sent.
     raw = F.from_json(
         "_text",
@@ -142,52 +168,27 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
         "NewImage: map<string,string>, OldImage: map<string,string>>",
     )
     raw_image = F.coalesce(raw["Item"], raw["NewImage"], raw["OldImage"], raw["Keys"])
-    op = (
-        F.when(r["Item"].isNotNull(), F.lit(SNAPSHOT))
-        .when(r["NewImage"].isNotNull() & r["OldImage"].isNotNull(), F.lit(UPDATE))
-        .when(r["NewImage"].isNotNull(), F.lit(INSERT))
-        .when(r["Keys"].isNotNull(), F.lit(DELETE))
-    )
-    values = {
-        f.name: F.coalesce(
-            decode_ddb_value(r["Keys"][_source(f)], f.dataType), decode_ddb_value(image[_source(f)], f.dataType)
-        )
-        if _source(f) in key_attributes
-        else decode_ddb_value(image[_source(f)], f.dataType)
-        for f in sourced
-    }
     checks: list[tuple[Column, Column]] = [
         (corrupt & F.from_json("_text", "map<string,string>").isNull(), F.lit("not valid JSON")),
-        (op.isNull(), F.lit("not a DynamoDB export record: no Item, Keys, NewImage or OldImage")),
+        (F.col("_op").isNull(), F.lit("not a DynamoDB export record: no Item, Keys, NewImage or OldImage")),
     ]
-    checks += [(values[by_source[k].name].isNull(), F.lit(f"missing key attribute {k}")) for k in key_attributes]
+    checks += [(F.col(by_source[k].name).isNull(), F.lit(f"missing key attribute {k}")) for k in key_attributes]
     for attribute, spark_field in by_source.items():
         # Present, not {"NULL": true}, yet no value: a wrong type or a value out of range. A type the
         # parser itself rejects ({"BOOL": "yes"}) marks the whole line corrupt: found from the text.
-        wire = image[attribute]
+        wire = i[attribute]
         text = raw_image[attribute]
-        unreadable = (
-            wire.isNotNull() & values[spark_field.name].isNull() & ~F.coalesce(wire["NULL"], F.lit(False))
-        ) | (
-            corrupt
-            & text.isNotNull()
-            & values[spark_field.name].isNull()
-            & ~text.rlike(r'^\{\s*"NULL"\s*:\s*true\s*\}$')
+        value = F.col(spark_field.name)
+        unreadable = (wire.isNotNull() & value.isNull() & ~F.coalesce(wire["NULL"], F.lit(False))) | (
+            corrupt & text.isNotNull() & value.isNull() & ~text.rlike(r'^\{\s*"NULL"\s*:\s*true\s*\}$')
         )
         message = F.concat(
             F.lit(f"attribute {attribute}: cannot read "), text, F.lit(f" as {spark_field.dataType.simpleString()}")
         )
         checks.append((unreadable, message))
     checks.append((corrupt, F.lit("not in the DynamoDB JSON shape the table's schema expects")))
-
-    decoded = parsed.select(
-        "*",
-        *[values[f.name].alias(f.name) for f in sourced],
-        op.alias("_op"),
-        F.timestamp_micros(r["Metadata"]["WriteTimestampMicros"]["N"].cast("long")).alias("_write_ts"),
-        _first_error(checks).alias("_error"),
-    )
-    return decoded.drop("_record")
+    decoded = valued.select("*", _first_error(checks).alias("_error"))
+    return decoded.select(*lines.columns, *[f.name for f in sourced], "_op", "_write_ts", "_error")
 
 
 def filter_latest_image(events: DataFrame, keys: list[str], order: list[Column]) -> DataFrame:
