@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from functools import reduce
-
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 UPSERT, DELETE = "upsert", "delete"
-
-
-def _all_equal(left: DataFrame, right: DataFrame, columns: list[str], prefix: str):
-    return reduce(lambda a, b: a & b, [left[c].eqNullSafe(right[f"{prefix}{c}"]) for c in columns])
 
 
 def build_changes(old: DataFrame, new: DataFrame, match_on: list[str]) -> DataFrame:
@@ -21,13 +15,21 @@ def build_changes(old: DataFrame, new: DataFrame, match_on: list[str]) -> DataFr
     the partition columns so that a row that moves partition is a delete plus an insert). Returns
     `new`'s columns plus `_action` (upsert or delete): rows identical in both give nothing, so a
     MERGE of the result touches only files holding rows that really changed.
+
+    Both sides go through one shuffle by `match_on`: an old row whose key has no new row is a
+    delete; a new row with no identical old row is an upsert (nulls compare equal in both tests).
     """
     columns = new.columns
-    # Prefixed copies keep the join unambiguous when `new` was derived from `old`.
-    new_p = new.select(*[F.col(c).alias(f"_n_{c}") for c in columns])
-    old_p = old.select(*[F.col(c).alias(f"_o_{c}") for c in columns])
-    deletes_df = old.join(new_p, on=_all_equal(old, new_p, match_on, "_n_"), how="left_anti")
-    upserts_df = new.join(old_p, on=_all_equal(new, old_p, columns, "_o_"), how="left_anti")
-    return deletes_df.select(*columns, F.lit(DELETE).alias("_action")).unionByName(
-        upserts_df.select(*columns, F.lit(UPSERT).alias("_action"))
+    tagged = old.select(*columns, F.lit(0).alias("_side")).unionByName(new.select(*columns, F.lit(1).alias("_side")))
+    # Rows grouped by every column are also grouped by the key: the second window needs no new shuffle.
+    flagged = tagged.select(
+        "*",
+        F.max("_side").over(Window.partitionBy(*match_on)).alias("_key_in_new"),
+        F.min("_side").over(Window.partitionBy(*columns)).alias("_only_new"),
     )
+    action = F.when((F.col("_side") == 0) & (F.col("_key_in_new") == 0), F.lit(DELETE)).when(
+        (F.col("_side") == 1) & (F.col("_only_new") == 1), F.lit(UPSERT)
+    )
+    changes = flagged.select(*columns, action.alias("_action")).filter(F.col("_action").isNotNull())
+    # Never null after the filter; coalesce tells Spark so.
+    return changes.select(*columns, F.coalesce("_action", F.lit(UPSERT)).alias("_action"))
