@@ -15,6 +15,7 @@ from lakekit.catalog import TableDef
 from lakekit.exports import FULL, export_order_key
 from lakekit.job import JobRun
 from lakekit.raw_exports import ExportLog
+from lakekit.storage import storage_for
 from transforms.dynamodb import filter_latest_image
 
 
@@ -38,14 +39,29 @@ def committed_exports(run: JobRun, raw_job: str) -> dict[str, dict]:
     return ExportLog(run.settings, raw_job).written()
 
 
+def export_files(run: JobRun, table: TableDef, exports: dict[str, dict], export_ids: list[str]) -> list[str]:
+    """The Parquet files of these exports in the raw table (named <export_id>-NNNNN by the raw job)."""
+    storage = storage_for(run.settings.lake_root)
+    root = table.location_under(run.settings.lake_root)
+    files = []
+    for p_date in sorted({exports[e]["p_date"] for e in export_ids}):
+        wanted = tuple(f"{e}-" for e in export_ids if exports[e]["p_date"] == p_date)
+        files += [f for f in storage.list_files(f"{root}/p_date={p_date}") if f.rsplit("/", 1)[-1].startswith(wanted)]
+    return files
+
+
 def read_events(
     run: JobRun, table: TableDef, exports: dict[str, dict], export_ids: list[str], order: dict[str, int]
 ) -> DataFrame:
-    """Raw rows of these exports (partitions pruned to their p_dates), with the export's place in time order."""
-    p_dates = sorted({exports[e]["p_date"] for e in export_ids})
-    raw_df = run.spark.read.schema(table.schema).parquet(table.location_under(run.settings.lake_root))
+    """Raw rows of these exports (only their files are read), with the export's place in time order."""
+    files = export_files(run, table, exports, export_ids)
+    if files:
+        root = table.location_under(run.settings.lake_root)
+        raw_df = run.spark.read.schema(table.schema).option("basePath", root).parquet(*files)
+    else:  # exports with no good record
+        raw_df = run.spark.createDataFrame([], table.schema)
     sequence_df = run.spark.createDataFrame([(e, order[e]) for e in export_ids], "_export_id string, _export_seq int")
-    return raw_df.filter(F.col("p_date").isin(p_dates)).join(F.broadcast(sequence_df), "_export_id")
+    return raw_df.join(F.broadcast(sequence_df), "_export_id")
 
 
 def changes_since(run: JobRun, table: TableDef, raw_job: str, applied: list[str]) -> SourceChanges | None:
