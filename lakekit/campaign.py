@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from lakekit.catalog import load_table, register_table
-from lakekit.delta_io import apply_changes, changed_values, latest_version, read_version
+from lakekit.delta_io import (
+    apply_changes,
+    changed_values,
+    compact,
+    is_empty,
+    latest_version,
+    load_into_empty,
+    read_version,
+)
 from lakekit.incremental import changes_since
 from lakekit.job import JobRun
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed
@@ -45,8 +54,7 @@ def run_campaign_tasks(run: JobRun) -> None:
     old_df = (
         target_df if source.reset else target_df.join(source.images.select("campaign_id"), "campaign_id", "left_semi")
     )
-    changes_df = build_changes(old_df, new_df.select(*table.column_names), list(table.primary_key))
-    result = apply_changes(run.spark, table, path, changes_df)
+    result = _apply(run, table, path, old_df, new_df.select(*table.column_names), list(table.primary_key))
     _report(run, table, result, source.reset)
     run.advance({"applied": source.applied})
 
@@ -73,30 +81,39 @@ def run_campaign_task_progress(run: JobRun) -> None:
     target_df = run.spark.read.format("delta").load(path)
     columns = table.column_names
     item_keys = ["user_id", "campaign_id"]
+    cached: list[DataFrame] = []
     if source is not None and source.reset:
         old_df = target_df
         new_df = build_campaign_task_progress(source.current_items, tasks_df).select(*columns)
     else:
-        old_parts: list[DataFrame] = []
-        new_parts: list[DataFrame] = []
-        touched_df = None
-        if source is not None:
-            touched_df = source.images.select(*item_keys)
-            old_parts.append(target_df.join(touched_df, item_keys, "left_semi"))
-            new_parts.append(build_campaign_task_progress(source.current_items, tasks_df).select(*columns))
-        if campaigns_changed:
-            campaigns_df = changed_values(
+        touched_df = source.images.select(*item_keys) if source is not None else None
+        campaigns_df = (
+            changed_values(
                 run.spark, tasks_path, -1 if seen_version is None else seen_version, tasks_version, "campaign_id"
             )
-            stale_df = target_df.join(campaigns_df, "campaign_id", "left_semi").select(*columns)
-            if touched_df is not None:
-                stale_df = stale_df.join(touched_df, item_keys, "left_anti")
+            if campaigns_changed
+            else None
+        )
+        # One scan of the table finds both the rows of touched items and those of changed campaigns.
+        candidates_df = _rows_of(target_df, touched_df, campaigns_df).persist()
+        cached.append(candidates_df)
+        old_parts: list[DataFrame] = []
+        new_parts: list[DataFrame] = []
+        if touched_df is not None:
+            old_parts.append(candidates_df.filter("_touched").select(*columns))
+            new_parts.append(build_campaign_task_progress(source.current_items, tasks_df).select(*columns))
+        if campaigns_df is not None:
+            stale_df = candidates_df.filter("_stale AND NOT _touched").select(*columns)
             old_parts.append(stale_df)
             new_parts.append(with_task_deadline_refreshed(stale_df, tasks_df))
         old_df = _union(old_parts)
         new_df = _union(new_parts)
     match_on = list(table.primary_key) + list(table.partition_keys)
-    result = apply_changes(run.spark, table, path, build_changes(old_df, new_df, match_on))
+    try:
+        result = _apply(run, table, path, old_df, new_df, match_on)
+    finally:
+        for frame in cached:
+            frame.unpersist()
     _report(run, table, result, source is not None and source.reset)
     run.advance(
         {
@@ -104,6 +121,35 @@ def run_campaign_task_progress(run: JobRun) -> None:
             "campaign_tasks_version": tasks_version,
         }
     )
+
+
+def _apply(run: JobRun, table, path: str, old_df: DataFrame, new_df: DataFrame, match_on: list[str]):
+    """Make the rows `old_df` selected from the table into `new_df` (a plain append into an empty table),
+    then compact the partitions that have gathered too many files."""
+    if is_empty(run.spark, path):
+        result = load_into_empty(run.spark, table, path, new_df)
+    else:
+        result = apply_changes(run.spark, table, path, build_changes(old_df, new_df, match_on))
+    if result.version is not None:
+        compacted = compact(run.spark, table, path)
+        if compacted:
+            run.say(f"{table.qualified_name}: compacted {compacted} partition(s) of {table.compact_min_files}+ files")
+    return result
+
+
+def _rows_of(target_df: DataFrame, touched_df: DataFrame | None, campaigns_df: DataFrame | None) -> DataFrame:
+    """Rows of the table whose item was touched (`_touched`) or whose campaign changed (`_stale`)."""
+    flagged = target_df
+    for name, keys_df, keys in (
+        ("_touched", touched_df, ["user_id", "campaign_id"]),
+        ("_stale", campaigns_df, ["campaign_id"]),
+    ):
+        if keys_df is None:
+            flagged = flagged.withColumn(name, F.lit(False))
+        else:
+            marks = keys_df.select(*keys).distinct().withColumn(name, F.lit(True))
+            flagged = flagged.join(marks, keys, "left").withColumn(name, F.coalesce(name, F.lit(False)))
+    return flagged.filter("_touched OR _stale")
 
 
 def _union(frames: list[DataFrame]) -> DataFrame:

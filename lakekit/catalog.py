@@ -64,6 +64,7 @@ class TableDef:
     primary_key: tuple[str, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    compact_min_files: int | None = None  # Delta: compact a partition after a write once it holds this many files
 
     @property
     def qualified_name(self) -> str:
@@ -111,6 +112,7 @@ def load_table(qualified_name: str) -> TableDef:
         primary_key=tuple(spec.get("primary_key") or ()),
         properties=dict(spec.get("properties") or {}),
         source=dict(spec.get("source") or {}),
+        compact_min_files=spec.get("compact_min_files"),
     )
 
 

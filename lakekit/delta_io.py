@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import unquote
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
 
 from lakekit.catalog import TableDef
 from lakekit.failpoints import failpoint
 from transforms.changes import DELETE, UPSERT
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # a null partition value in a file path
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,69 @@ def changed_values(spark, path: str, after_version: int, up_to_version: int, col
     return changes_df.select(column).distinct()
 
 
+def is_empty(spark, path: str) -> bool:
+    """Whether the Delta table at `path` holds no data file (just created, or every row deleted)."""
+    from delta.tables import DeltaTable
+
+    return DeltaTable.forPath(spark, path).detail().select("numFiles").first()[0] == 0
+
+
+def load_into_empty(spark, table: TableDef, path: str, rows: DataFrame) -> MergeResult:
+    """The first load of an empty table: append `rows` (no diff, no MERGE), one file per partition.
+
+    Rows are hash-distributed by the partition columns first, so each partition is written by one
+    task into one file instead of one small file per task.
+    """
+    counted = Observation(f"load {table.qualified_name}")
+    rows = rows.select(*table.column_names).observe(counted, F.count(F.lit(1)).alias("rows"))
+    if table.partition_keys:
+        rows = rows.repartition(*table.partition_keys)
+    failpoint("curated.before_merge")
+    rows.write.format("delta").mode("append").save(path)
+    failpoint("curated.after_merge")
+    return MergeResult(0, counted.get["rows"], latest_version(spark, path))
+
+
+def files_per_partition(spark, table: TableDef, path: str) -> dict[tuple, int]:
+    """Live data files of the table's latest version, counted by partition (values as in the file paths)."""
+    counts: Counter = Counter()
+    for file in spark.read.format("delta").load(path).inputFiles():
+        values = []
+        for key in table.partition_keys:
+            found = re.search(rf"/{re.escape(key)}=([^/]*)/", file)
+            values.append(unquote(found.group(1)) if found else None)
+        counts[tuple(values)] += 1
+    return dict(counts)
+
+
+def compact(spark, table: TableDef, path: str) -> int:
+    """OPTIMIZE (bin-packing, deletion vectors applied) the partitions holding `compact_min_files` files or more.
+
+    Each incremental MERGE adds about one file to every partition it touches; this keeps the count
+    bounded while leaving alone partitions that are still fine. Returns how many partitions it compacted.
+    """
+    if not table.compact_min_files:
+        return 0
+    crowded = [v for v, n in files_per_partition(spark, table, path).items() if n >= table.compact_min_files]
+    if not crowded:
+        return 0
+    from delta.tables import DeltaTable
+
+    optimize = DeltaTable.forPath(spark, path).optimize()
+    if table.partition_keys:
+        optimize = optimize.where(" OR ".join(_partition_predicate(table.partition_keys, v) for v in crowded))
+    optimize.executeCompaction()
+    return len(crowded)
+
+
+def _partition_predicate(keys, values) -> str:
+    terms = [
+        f"`{k}` IS NULL" if v in (None, HIVE_NULL) else f"`{k}` = {_literal(v)}"
+        for k, v in zip(keys, values, strict=True)
+    ]
+    return "(" + " AND ".join(terms) + ")"
+
+
 def _literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -59,7 +128,11 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
 
     changes = changes.persist()
     try:
-        counts = {r["_action"]: r["count"] for r in changes.groupBy("_action").count().collect()}
+        # One pass over the changes: how many of each action, and in which partitions.
+        groups = changes.groupBy("_action", *table.partition_keys).count().collect()
+        counts: Counter = Counter()
+        for group in groups:
+            counts[group["_action"]] += group["count"]
         if not counts:
             return MergeResult(0, 0, None)
         extra = [p for p in table.partition_keys if p not in table.primary_key]
@@ -67,10 +140,10 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
             [f"t.`{c}` = s.`{c}`" for c in table.primary_key] + [f"t.`{c}` <=> s.`{c}`" for c in extra]
         )
         for partition in table.partition_keys:
-            values = [r[0] for r in changes.select(partition).distinct().collect()]
-            listed = ", ".join(_literal(v) for v in values if v is not None)
+            values = {g[partition] for g in groups}
+            listed = ", ".join(_literal(v) for v in sorted(v for v in values if v is not None))
             pruning = f"t.`{partition}` IN ({listed})" if listed else "FALSE"
-            if any(v is None for v in values):
+            if None in values:
                 pruning = f"({pruning} OR t.`{partition}` IS NULL)"
             condition += f" AND {pruning}"
         columns = {c: f"s.`{c}`" for c in table.column_names}
