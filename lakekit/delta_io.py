@@ -74,13 +74,14 @@ def load_into_empty(spark, table: TableDef, path: str, rows: DataFrame) -> Merge
 
 
 def files_per_partition(spark, table: TableDef, path: str) -> dict[tuple, int]:
-    """Live data files of the table's latest version, counted by partition (values as in the file paths)."""
+    """Live data files of the table's latest version, counted by partition (values as text, None for null)."""
     counts: Counter = Counter()
     for file in spark.read.format("delta").load(path).inputFiles():
         values = []
         for key in table.partition_keys:
             found = re.search(rf"/{re.escape(key)}=([^/]*)/", file)
-            values.append(unquote(found.group(1)) if found else None)
+            value = unquote(found.group(1)) if found else None
+            values.append(None if value == HIVE_NULL else value)
         counts[tuple(values)] += 1
     return dict(counts)
 
@@ -106,10 +107,7 @@ def compact(spark, table: TableDef, path: str) -> int:
 
 
 def _partition_predicate(keys, values) -> str:
-    terms = [
-        f"`{k}` IS NULL" if v in (None, HIVE_NULL) else f"`{k}` = {_literal(v)}"
-        for k, v in zip(keys, values, strict=True)
-    ]
+    terms = [f"`{k}` IS NULL" if v is None else f"`{k}` = {_literal(v)}" for k, v in zip(keys, values, strict=True)]
     return "(" + " AND ".join(terms) + ")"
 
 

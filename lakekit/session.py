@@ -58,7 +58,10 @@ def _local_builder(settings: Settings, extra_conf: dict[str, Any] | None):
             f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true",
         )
         .config("spark.sql.warehouse.dir", str(Path(settings.lake_root) / "_warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={metastore}")
+        .config(
+            "spark.driver.extraJavaOptions",
+            " ".join([f"-Dderby.system.home={metastore}", os.environ.get("LAKE_JAVA_OPTIONS", "")]).strip(),
+        )
     )
     jars = cached_jars(package)
     if jars:
