@@ -11,8 +11,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_library_runtime_jobs_and_catalog(tmp_path):
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("campaign_lake-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"catalog/{p.relative_to(REPO / 'catalog')}" for p in (REPO / "catalog").rglob("*.yaml")}

@@ -31,4 +31,7 @@ def test_samples_are_discovered_in_time_order_and_the_unfinished_export_is_skipp
     assert len(notes) == 1 and "still being written" in notes[0]
     summary = json.loads((Path(exports[1].path) / "manifest-summary.json").read_text())
     assert (summary["version"], summary["outputView"], summary["exportFromTime"]) == (
-        "2023-08-01", "NEW_AND_OLD_IMAGES", "2026-11-20T06:00:00.000Z")
+        "2023-08-01",
+        "NEW_AND_OLD_IMAGES",
+        "2026-11-20T06:00:00.000Z",
+    )
