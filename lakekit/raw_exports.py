@@ -15,7 +15,7 @@ from lakekit.exports import Export, discover
 from lakekit.failpoints import failpoint
 from lakekit.job import JobRun
 from lakekit.storage import storage_for
-from transforms.dynamodb import with_decoded_export_records
+from transforms.dynamodb import filter_good_records, with_decoded_export_records
 
 WRITING, WRITTEN = "writing", "written"
 
@@ -124,7 +124,7 @@ def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> E
     )
     staging = settings.path("_staging", run.name, export.export_id)
     storage.delete_tree(staging)
-    good_df = observed_df.filter(F.col("_error").isNull()).select(*table.column_names).drop("p_date")
+    good_df = filter_good_records(observed_df, [c for c in table.column_names if c not in table.partition_keys])
     good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
     result = ExportResult(**counts.get)
     publish_staged(storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id)

@@ -13,7 +13,15 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakekit.catalog import load_table
-from transforms.dynamodb import DELETE, INSERT, SNAPSHOT, UPDATE, filter_latest_image, with_decoded_export_records
+from transforms.dynamodb import (
+    DELETE,
+    INSERT,
+    SNAPSHOT,
+    UPDATE,
+    filter_good_records,
+    filter_latest_image,
+    with_decoded_export_records,
+)
 
 BIG = "12345678901234567890123456789012345678"  # 38 digits: a float keeps only about 17 of them
 BIG_SCALED = "12345678901234567890123456789012.123456"  # 32 + 6 digits: fills decimal(38,6)
@@ -408,6 +416,52 @@ def test_bad_lines_get_the_reason_and_keep_their_text(spark):
         ],
     )
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- filter_good_records -------------------------------------------------------------------------
+
+GOOD_SCHEMA = T.StructType([T.StructField("id", T.StringType()), T.StructField("amount", T.DecimalType(38, 6))])
+
+
+def test_good_records_keep_their_columns_and_drop_errors(spark):
+    decoded = spark.createDataFrame(
+        [
+            ("a", Decimal("1.5"), "x", None),
+            ("a", Decimal("1.5"), "x", None),  # a duplicate line stays a duplicate
+            (None, None, "y", None),  # no error, null values: kept as they are
+            ("b", Decimal("2"), "z", "missing key attribute ID"),
+            (None, None, "{", "not valid JSON"),
+        ],
+        "id string, amount decimal(38,6), _text string, _error string",
+    )
+
+    actual = filter_good_records(decoded, ["id", "amount"])
+
+    expected = spark.createDataFrame([("a", Decimal("1.5")), ("a", Decimal("1.5")), (None, None)], GOOD_SCHEMA)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_good_records_of_no_lines(spark):
+    decoded = spark.createDataFrame([], "id string, amount decimal(38,6), _error string")
+
+    actual = filter_good_records(decoded, ["id", "amount"])
+
+    assert_df_equality(actual, spark.createDataFrame([], GOOD_SCHEMA), ignore_nullable=True)
+
+
+def test_good_records_parse_each_line_once(spark):
+    """Filtering adds no JSON parse to the plan: the decode is not inlined into a pushed-down filter."""
+    decoded = with_decoded_export_records(lines_df(spark, [line({"Item": {"ID": {"S": "a"}}})]), BAD_SCHEMA, ["ID"])
+    columns = [f.name for f in BAD_FIELDS]
+
+    def parses(df) -> int:
+        return df._jdf.queryExecution().optimizedPlan().toString().count("from_json(")
+
+    assert parses(filter_good_records(decoded, columns)) == parses(decoded.select(*columns, "_error"))
+    assert parses(decoded.filter(F.col("_error").isNull())) > parses(decoded)  # what a plain filter does
+    assert [r.asDict() for r in filter_good_records(decoded, columns).collect()] == [
+        {"id": "a", "amount": None, "count": None, "active": None, "address": None}
+    ]
 
 
 # --- with_decoded_export_records: the catalog's schema ----------------------------------------------
