@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -86,6 +88,10 @@ def run_campaign_task_progress(run: JobRun) -> None:
         old_df = target_df
         new_df = build_campaign_task_progress(source.current_items, tasks_df).select(*columns)
     else:
+        if source is not None:
+            # The changed items feed both the keys to look up and the new rows: read and resolved once.
+            source = replace(source, images=source.images.persist())
+            cached.append(source.images)
         touched_df = source.images.select(*item_keys) if source is not None else None
         campaigns_df = (
             changed_values(
@@ -147,7 +153,7 @@ def _rows_of(target_df: DataFrame, touched_df: DataFrame | None, campaigns_df: D
         if keys_df is None:
             flagged = flagged.withColumn(name, F.lit(False))
         else:
-            marks = keys_df.select(*keys).distinct().withColumn(name, F.lit(True))
+            marks = F.broadcast(keys_df.select(*keys).distinct().withColumn(name, F.lit(True)))
             flagged = flagged.join(marks, keys, "left").withColumn(name, F.coalesce(name, F.lit(False)))
     return flagged.filter("_touched OR _stale")
 

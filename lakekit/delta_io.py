@@ -124,7 +124,9 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
     """
     from delta.tables import DeltaTable
 
-    changes = changes.persist()
+    # Computed once, with its lineage cut: the counts below and the MERGE read the same rows, and the
+    # MERGE plans over a plain scan of them instead of re-analysing the whole change computation.
+    changes = changes.localCheckpoint()
     try:
         # One pass over the changes: how many of each action, and in which partitions.
         groups = changes.groupBy("_action", *table.partition_keys).count().collect()
@@ -149,7 +151,7 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
         (
             DeltaTable.forPath(spark, path)
             .alias("t")
-            .merge(changes.alias("s"), condition)
+            .merge(F.broadcast(changes).alias("s"), condition)
             .whenMatchedDelete(condition=f"s._action = '{DELETE}'")
             .whenMatchedUpdate(condition=f"s._action = '{UPSERT}'", set=columns)
             .whenNotMatchedInsert(condition=f"s._action = '{UPSERT}'", values=columns)
