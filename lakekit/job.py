@@ -117,7 +117,12 @@ def job_run(argv: list[str], options: dict[str, str | None] | None = None) -> It
     except LockedError as error:
         raise JobError(f"job {name} is {error}; this run did nothing") from None
     try:
+        from pyspark.sql import SparkSession
+
+        had_session = SparkSession.getActiveSession() is not None
         spark = get_spark(settings)
+        if not had_session:
+            print(f"[{name}] SparkSession started in {time.monotonic() - started:.1f}s", flush=True)
         glue = glue_context(spark)
         glue_job = None
         if glue is not None:

@@ -60,7 +60,13 @@ def _local_builder(settings: Settings, extra_conf: dict[str, Any] | None):
         .config("spark.sql.warehouse.dir", str(Path(settings.lake_root) / "_warehouse"))
         .config(
             "spark.driver.extraJavaOptions",
-            " ".join([f"-Dderby.system.home={metastore}", os.environ.get("LAKE_JAVA_OPTIONS", "")]).strip(),
+            " ".join(
+                [
+                    f"-Dderby.system.home={metastore}",
+                    spark_conf.get("java_options", ""),
+                    os.environ.get("LAKE_JAVA_OPTIONS", ""),
+                ]
+            ).strip(),
         )
     )
     jars = cached_jars(package)
@@ -69,6 +75,10 @@ def _local_builder(settings: Settings, extra_conf: dict[str, Any] | None):
     else:
         log.info("resolving %s through Spark's package mechanism (run `lake jars` once to cache it)", package)
         builder = builder.config("spark.jars.packages", package).config("spark.jars.ivy", str(ivy_dir()))
+    event_logs = os.environ.get("LAKE_EVENT_LOG_DIR")
+    if event_logs:  # for profiling (bench/eventlog.py reads them)
+        Path(event_logs).mkdir(parents=True, exist_ok=True)
+        builder = builder.config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", event_logs)
     for key, value in {**(spark_conf.get("conf") or {}), **(extra_conf or {})}.items():
         builder = builder.config(key, str(value))
     return builder
