@@ -31,9 +31,9 @@ def current_items(spark, lake_root: str, name: str):
 
 
 def main(lake_root: str) -> float:
-    started = time.monotonic()
     settings = load_settings("local", lake_root)
     spark = get_spark(settings)
+    started = time.monotonic()  # like a job's work time: after the SparkSession is up
     tasks_df = build_campaign_tasks(current_items(spark, settings.lake_root, "raw.campaign_info"))
     progress_df = build_campaign_task_progress(current_items(spark, settings.lake_root, "raw.user_campaign"), tasks_df)
     progress_df.write.format("delta").mode("overwrite").partitionBy("created_date").save(
