@@ -31,10 +31,11 @@ def files_at(table: Path, version: int | None = None) -> dict[str, dict]:
     for commit in commits(table):
         if version is not None and commit["version"] > version:
             break
-        for add in commit["adds"]:
-            live[add["path"]] = add
+        # Removes first: a commit that gives a file a deletion vector removes and re-adds the same path.
         for remove in commit["removes"]:
             live.pop(remove["path"], None)
+        for add in commit["adds"]:
+            live[add["path"]] = add
     return live
 
 
