@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
-from lakekit.catalog import add_partitions, all_tables, register_table
+from lakekit.catalog import add_partitions, all_tables, register_table, registered_location, same_location
 from lakekit.config import Settings
 from lakekit.storage import storage_for
 
@@ -170,13 +170,6 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _registered_location(spark, name: str) -> str | None:
-    for row in spark.sql(f"DESCRIBE TABLE EXTENDED {_quoted_name(name)}").collect():
-        if row[0] == "Location":
-            return re.sub(r"^file:(//)?", "", row[1]).rstrip("/")
-    return None
-
-
 def _infer(spark, folder: TableFolder, leaves: list[str]):
     """The schema Spark reads from these leaves: data columns, then the partition columns (typed from values)."""
     paths = [f"{folder.location}/{leaf}".rstrip("/") for leaf in leaves]
@@ -278,7 +271,7 @@ def crawl_folder(spark, name: str, folder: TableFolder) -> CrawlResult:
     database = name.split(".")[0]
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     exists = spark.catalog.tableExists(name)
-    if exists and _registered_location(spark, name) != re.sub(r"^file:(//)?", "", folder.location):
+    if exists and not same_location(registered_location(spark, *name.split(".", 1)), folder.location):
         # The same name registered at another folder (another lake root): point it here, files untouched.
         spark.sql(f"DROP TABLE {_quoted_name(name)}")
         exists = False
