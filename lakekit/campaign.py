@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from lakekit.catalog import load_table, register_table
 from lakekit.delta_io import (
     apply_changes,
+    broadcast_if_small,
     changed_values,
     compact,
     is_empty,
@@ -88,14 +89,20 @@ def run_campaign_task_progress(run: JobRun) -> None:
         old_df = target_df
         new_df = build_campaign_task_progress(source.current_items, tasks_df).select(*columns)
     else:
+        touched_df = None
         if source is not None:
             # The changed items feed both the keys to look up and the new rows: read and resolved once.
             source = replace(source, images=source.images.persist())
             cached.append(source.images)
-        touched_df = source.images.select(*item_keys) if source is not None else None
+            changed = source.images.count()
+            run.say(f"{changed} changed item(s) in the new exports of raw.user_campaign")
+            touched_df = broadcast_if_small(source.images.select(*item_keys), changed)
         campaigns_df = (
-            changed_values(
-                run.spark, tasks_path, -1 if seen_version is None else seen_version, tasks_version, "campaign_id"
+            # Campaigns are reference data, a few thousand at most: their ids always go to every task.
+            F.broadcast(
+                changed_values(
+                    run.spark, tasks_path, -1 if seen_version is None else seen_version, tasks_version, "campaign_id"
+                )
             )
             if campaigns_changed
             else None
@@ -144,7 +151,11 @@ def _apply(run: JobRun, table, path: str, old_df: DataFrame, new_df: DataFrame, 
 
 
 def _rows_of(target_df: DataFrame, touched_df: DataFrame | None, campaigns_df: DataFrame | None) -> DataFrame:
-    """Rows of the table whose item was touched (`_touched`) or whose campaign changed (`_stale`)."""
+    """Rows of the table whose item was touched (`_touched`) or whose campaign changed (`_stale`).
+
+    Each key frame holds a key once (latest images, distinct campaign ids); a broadcast hint on it
+    carries through to the join.
+    """
     flagged = target_df
     for name, keys_df, keys in (
         ("_touched", touched_df, ["user_id", "campaign_id"]),
@@ -153,7 +164,7 @@ def _rows_of(target_df: DataFrame, touched_df: DataFrame | None, campaigns_df: D
         if keys_df is None:
             flagged = flagged.withColumn(name, F.lit(False))
         else:
-            marks = F.broadcast(keys_df.select(*keys).distinct().withColumn(name, F.lit(True)))
+            marks = keys_df.select(*keys).withColumn(name, F.lit(True))
             flagged = flagged.join(marks, keys, "left").withColumn(name, F.coalesce(name, F.lit(False)))
     return flagged.filter("_touched OR _stale")
 

@@ -15,6 +15,14 @@ from lakekit.failpoints import failpoint
 from transforms.changes import DELETE, UPSERT
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # a null partition value in a file path
+# A change set or key set up to this many rows is broadcast to the join with the target table, so the
+# target is not shuffled (a 1% run of the benchmark: 40k changes). Larger ones (a rebuild, a huge
+# export) are left to Spark's own choice rather than pushed through the driver.
+BROADCAST_MAX_ROWS = 500_000
+
+
+def broadcast_if_small(df: DataFrame, rows: int) -> DataFrame:
+    return F.broadcast(df) if rows <= BROADCAST_MAX_ROWS else df
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
         (
             DeltaTable.forPath(spark, path)
             .alias("t")
-            .merge(F.broadcast(changes).alias("s"), condition)
+            .merge(broadcast_if_small(changes, sum(counts.values())).alias("s"), condition)
             .whenMatchedDelete(condition=f"s._action = '{DELETE}'")
             .whenMatchedUpdate(condition=f"s._action = '{UPSERT}'", set=columns)
             .whenNotMatchedInsert(condition=f"s._action = '{UPSERT}'", values=columns)

@@ -96,7 +96,7 @@ def changes_since(run: JobRun, table: TableDef, raw_job: str, applied: list[str]
         in_order = not done or min(order[e] for e in relevant) > max(order[e] for e in done)
         events_df = read_events(run, table, exports, relevant, order)
         if not in_order:  # the touched items' whole history since the latest full export
-            touched_df = F.broadcast(events_df.select(*keys).distinct())
+            touched_df = events_df.select(*keys).distinct()
             events_df = read_events(run, table, exports, history, order).join(touched_df, keys, "left_semi")
     images_df = filter_latest_image(events_df, keys, recency)
     return SourceChanges(table, images_df, reset, ordered, new)
