@@ -7,7 +7,14 @@ from datetime import date
 from delta.tables import DeltaTable
 
 from lakekit.catalog import TableDef
-from lakekit.delta_io import compact, files_per_partition, is_empty, load_into_empty
+from lakekit.delta_io import (
+    BROADCAST_MAX_ROWS,
+    broadcast_if_small,
+    compact,
+    files_per_partition,
+    is_empty,
+    load_into_empty,
+)
 
 TABLE = TableDef(
     layer="curated",
@@ -68,3 +75,22 @@ def test_compaction_rewrites_only_crowded_partitions_and_keeps_the_rows(spark, t
     assert compact(spark, TABLE, path) == 0  # nothing crowded any more: no new version
     assert DeltaTable.forPath(spark, path).history(1).first()["operation"] == "OPTIMIZE"
     assert DeltaTable.forPath(spark, path).history().count() == 5
+
+
+def test_small_key_sets_are_broadcast_to_the_join_and_large_ones_are_not(spark):
+    big = spark.range(1000).withColumnRenamed("id", "k")
+    keys = spark.range(10).withColumnRenamed("id", "k")
+
+    def join_strategy(side) -> str:
+        plan = big.join(side, "k", "left")._jdf.queryExecution().executedPlan().toString()
+        return "broadcast" if "BroadcastHashJoin" in plan else "shuffle"
+
+    # Without a hint, the planner's estimate of this side decides; the hint overrides it while small.
+    with_hint = broadcast_if_small(keys, 10)
+    without_hint = broadcast_if_small(keys, BROADCAST_MAX_ROWS + 1)
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        assert join_strategy(with_hint) == "broadcast"
+        assert join_strategy(without_hint) == "shuffle"
+    finally:
+        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
