@@ -1,4 +1,4 @@
-"""Where a Spark application spent its time, from its event log: SQL queries and jobs, longest first.
+"""Where a Spark application spent its time, from its event log: its SQL queries, longest first.
 
 Run a workflow with event logging on (LAKE_EVENT_LOG_DIR=DIR, read by lakekit.session), then:
 python -m bench.eventlog DIR/<app-id> [--top 25]
@@ -32,11 +32,10 @@ class Query:
         return (self.end_ms - self.start_ms) / 1000
 
 
-def read(path: Path) -> tuple[float, list[Query], dict[int, tuple[str, float]]]:
-    """Application seconds, the SQL queries, and every job's (call site, seconds)."""
+def read(path: Path) -> tuple[float, list[Query], int]:
+    """Application seconds, the SQL queries in start order (with their jobs, tasks and shuffle), and the job count."""
     queries: dict[int, Query] = {}
-    job_start: dict[int, tuple[int, str, int | None]] = {}
-    jobs: dict[int, tuple[str, float]] = {}
+    job_query: dict[int, int | None] = {}
     stage_query: dict[int, int] = {}
     app = [0, 0]
     shuffle = defaultdict(lambda: [0, 0, 0])
@@ -53,18 +52,12 @@ def read(path: Path) -> tuple[float, list[Query], dict[int, tuple[str, float]]]:
         elif kind == SQL_END and event["executionId"] in queries:
             queries[event["executionId"]].end_ms = event["time"]
         elif kind == "SparkListenerJobStart":
-            props = event.get("Properties") or {}
-            sql_id = props.get("spark.sql.execution.id")
-            site = props.get("callSite.short") or ""
-            job_start[event["Job ID"]] = (event["Submission Time"], site, int(sql_id) if sql_id else None)
-            for stage in event.get("Stage IDs", []):
-                if sql_id:
-                    stage_query[stage] = int(sql_id)
-        elif kind == "SparkListenerJobEnd" and event["Job ID"] in job_start:
-            started, site, sql_id = job_start[event["Job ID"]]
-            jobs[event["Job ID"]] = (site, (event["Completion Time"] - started) / 1000)
-            if sql_id in queries:
-                queries[sql_id].jobs.append(event["Job ID"])
+            sql_id = (event.get("Properties") or {}).get("spark.sql.execution.id")
+            job_query[event["Job ID"]] = int(sql_id) if sql_id else None
+            if sql_id:
+                stage_query.update(dict.fromkeys(event.get("Stage IDs", []), int(sql_id)))
+            if job_query[event["Job ID"]] in queries:
+                queries[int(sql_id)].jobs.append(event["Job ID"])
         elif kind == "SparkListenerTaskEnd":
             metrics = event.get("Task Metrics") or {}
             counts = shuffle[event["Stage ID"]]
@@ -79,7 +72,7 @@ def read(path: Path) -> tuple[float, list[Query], dict[int, tuple[str, float]]]:
             query.tasks += tasks
             query.shuffle_read += read_bytes
             query.shuffle_write += written
-    return (app[1] - app[0]) / 1000, sorted(queries.values(), key=lambda q: q.start_ms), jobs
+    return (app[1] - app[0]) / 1000, sorted(queries.values(), key=lambda q: q.start_ms), len(job_query)
 
 
 def main() -> None:
@@ -88,7 +81,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     ns = parser.parse_args()
     app_s, queries, jobs = read(ns.log)
-    print(f"application {app_s:.1f}s, {len(queries)} SQL queries, {len(jobs)} jobs")
+    print(f"application {app_s:.1f}s, {len(queries)} SQL queries, {jobs} jobs")
     print(f"{'s':>6} {'at':>6} {'jobs':>4} {'tasks':>5} {'shuf MiB':>8}  query")
     first = queries[0].start_ms if queries else 0
     for q in sorted(queries, key=lambda q: -q.seconds)[: ns.top]:
