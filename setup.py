@@ -1,14 +1,19 @@
 """One wheel for Glue's --additional-python-modules: the transforms, the runtime, the jobs, the catalog."""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="campaign-lake",
     version="0.1.0",
     description="A Spark data lake on AWS Glue: DynamoDB exports to raw Parquet and curated Delta tables",
     python_requires=">=3.11",
-    packages=["transforms", "lakekit", "jobs", "catalog"],
-    package_data={"catalog": ["*/*.yaml"]},
+    # The runtime's packages, found from the tree (a new pipeline needs no change here); conf/ ships as
+    # lakekit.conf so an installed wheel loads --env aws. Test-data writers (scripts/) stay out.
+    packages=["transforms", "jobs", "catalog", "lakekit.conf"]
+    + ["lakekit"]
+    + [f"lakekit.{p}" for p in find_packages("lakekit")],
+    package_dir={"lakekit.conf": "conf"},
+    package_data={"catalog": ["*/*.yaml"], "lakekit.conf": ["*.yaml"]},
     install_requires=[
         "pyyaml>=6",
         "boto3>=1.34",
@@ -27,6 +32,7 @@ setup(
             "build>=1.2",
             "moto[server]>=5.1",
             "pytest-xdist>=3.5",
+            "import-linter>=2.1",
             # queries/ run locally (Athena SQL -> Spark SQL) and notebooks/ executed in the tests
             "sqlglot>=25",
             "nbclient>=0.10",

@@ -1,6 +1,6 @@
 """Where a Spark application spent its time, from its event log: its SQL queries, longest first.
 
-Run a workflow with event logging on (LAKE_EVENT_LOG_DIR=DIR, read by lakekit.session), then:
+Run a workflow with event logging on (LAKE_EVENT_LOG_DIR=DIR, read by lakekit.core.session), then:
 python -m bench.eventlog DIR/<app-id> [--top 25]
 """
 

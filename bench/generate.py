@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from lakekit.export_writer import Change, write_full_export, write_incremental_export
+from scripts.export_writer import Change, write_full_export, write_incremental_export
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 STATES = ["COMPLETED", "FAILED", "PENDING", "IN_PROGRESS"]

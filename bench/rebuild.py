@@ -11,9 +11,9 @@ import time
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from lakekit.catalog import load_table
-from lakekit.config import load_settings
-from lakekit.session import get_spark
+from lakekit.catalog.model import load_table
+from lakekit.core.session import get_spark
+from lakekit.core.settings import load_settings
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks
 
 

@@ -2,13 +2,11 @@
 
 import sys
 
-from lakekit.campaign import run_campaign_task_progress
-from lakekit.job import job_run
+from lakekit.core.registry import run_job
 
 
 def main(argv: list[str]) -> None:
-    with job_run(argv) as run:
-        run_campaign_task_progress(run)
+    run_job("curated_campaign_task_progress", argv)
 
 
 if __name__ == "__main__":

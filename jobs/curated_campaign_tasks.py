@@ -2,13 +2,11 @@
 
 import sys
 
-from lakekit.campaign import run_campaign_tasks
-from lakekit.job import job_run
+from lakekit.core.registry import run_job
 
 
 def main(argv: list[str]) -> None:
-    with job_run(argv) as run:
-        run_campaign_tasks(run)
+    run_job("curated_campaign_tasks", argv)
 
 
 if __name__ == "__main__":

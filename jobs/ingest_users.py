@@ -2,13 +2,11 @@
 
 import sys
 
-from lakekit.job import job_run
-from lakekit.users import INGEST_OPTIONS, run_ingest_users
+from lakekit.core.registry import run_job
 
 
 def main(argv: list[str]) -> None:
-    with job_run(argv, INGEST_OPTIONS) as run:
-        run_ingest_users(run)
+    run_job("ingest_users", argv)
 
 
 if __name__ == "__main__":

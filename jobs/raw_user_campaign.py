@@ -2,13 +2,11 @@
 
 import sys
 
-from lakekit.job import job_run
-from lakekit.raw_exports import run_raw_export_job
+from lakekit.core.registry import run_job
 
 
 def main(argv: list[str]) -> None:
-    with job_run(argv) as run:
-        run_raw_export_job(run, "raw.user_campaign")
+    run_job("raw_user_campaign", argv)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,11 @@
 
 import sys
 
-from lakekit.job import job_run
-from lakekit.users import DAILY_OPTIONS, run_users_daily
+from lakekit.core.registry import run_job
 
 
 def main(argv: list[str]) -> None:
-    with job_run(argv, DAILY_OPTIONS) as run:
-        run_users_daily(run)
+    run_job("users_daily", argv)
 
 
 if __name__ == "__main__":

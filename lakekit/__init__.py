@@ -1,1 +1,2 @@
-"""The runtime: the only package that knows where the code runs (sessions, storage, bookmarks, catalog, CLI)."""
+"""The runtime: where code runs, what it reads and writes. Layers, each importing only those below it:
+cli > pipelines > sources > sinks > catalog > core."""

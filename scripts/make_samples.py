@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from lakekit.export_writer import Change, write_full_export, write_incremental_export
+from scripts.export_writer import Change, write_full_export, write_incremental_export
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

@@ -20,8 +20,8 @@ time.tzset()
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    from lakekit.config import load_settings
-    from lakekit.session import get_spark
+    from lakekit.core.session import get_spark
+    from lakekit.core.settings import load_settings
 
     settings = load_settings("local", str(tmp_path_factory.mktemp("session_lake")))
     subprocess_options = os.environ.pop("LAKE_JAVA_OPTIONS", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lakekit.catalog import register_existing_tables
+from lakekit.catalog.metastore import register_existing_tables
 from tests.helpers import run_campaign
 
 SAMPLES_LANDING = Path(__file__).resolve().parent.parent / "samples" / "landing"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 
-from lakekit import workflows
-from lakekit.catalog import load_table
+from lakekit.catalog.model import load_table
+from lakekit.core import registry
 
-CAMPAIGN_JOBS = workflows.WORKFLOWS["campaign"]
+CAMPAIGN_JOBS = [step.job for step in registry.workflow("campaign")]
 
 
 def run_job(lake_root: str, job: str, **args: str) -> None:
-    """Run a job script's main() with Glue-style argv, in this process."""
-    workflows.run_job(job, workflows.job_argv(job, lake_root, "local", args))
+    """Run a job with Glue-style argv, in this process, as its script under jobs/ does."""
+    registry.run_job(job, registry.job_argv(job, lake_root, "local", args))
 
 
 def run_campaign(lake_root: str, **args: str) -> None:
@@ -30,6 +30,6 @@ def read_table(spark, lake_root: str, name: str) -> DataFrame:
 
 
 def delta_version(spark, lake_root: str, name: str) -> int | None:
-    from lakekit.delta_io import latest_version
+    from lakekit.sinks.delta import latest_version
 
     return latest_version(spark, load_table(name).location_under(lake_root))

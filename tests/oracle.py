@@ -1,6 +1,6 @@
 """A plain-Python model of the campaign pipeline: the curated rows that DynamoDB item states must give.
 
-Items are dicts exactly as written to DynamoDB (lakekit.export_writer encodes them); an attribute
+Items are dicts exactly as written to DynamoDB (scripts.export_writer encodes them); an attribute
 missing from a dict is absent from the item. Rows are tuples in the catalog's column order.
 """
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from lakekit.catalog import load_table
+from lakekit.catalog.model import load_table
 from tests.helpers import read_table
 
 REPO = Path(__file__).resolve().parent.parent

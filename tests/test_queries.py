@@ -14,8 +14,8 @@ import pytest
 from botocore.stub import Stubber
 
 from lakekit import cli
-from lakekit.athena import QueryError, run_athena, run_local, to_spark_sql
-from lakekit.catalog import all_tables
+from lakekit.catalog.athena import QueryError, run_athena, run_local, to_spark_sql
+from lakekit.catalog.model import all_tables
 from tests.demo_lake import demo_lake
 
 QUERIES = Path(__file__).resolve().parent.parent / "queries"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lakekit.config import Settings
-from lakekit.exports import FULL, INCREMENTAL, discover
+from lakekit.core.settings import Settings
+from lakekit.sources.dynamodb.exports import FULL, INCREMENTAL, discover
 from scripts.make_samples import main as make_samples
 
 REPO = Path(__file__).resolve().parent.parent

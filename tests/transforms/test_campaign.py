@@ -9,7 +9,7 @@ from chispa import assert_df_equality
 from chispa.schema_comparer import assert_schema_equality
 from pyspark.sql import types as T
 
-from lakekit.catalog import load_table
+from lakekit.catalog.model import load_table
 from transforms.campaign import (
     build_campaign_task_progress,
     build_campaign_tasks,

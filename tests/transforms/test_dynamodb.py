@@ -12,7 +12,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakekit.catalog import load_table
+from lakekit.catalog.model import load_table
 from transforms.dynamodb import (
     DELETE,
     INSERT,

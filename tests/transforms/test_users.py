@@ -7,7 +7,7 @@ from datetime import date, datetime
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
-from lakekit.catalog import load_table
+from lakekit.catalog.model import load_table
 from transforms.users import (
     as_text_leaves,
     build_user_locations,

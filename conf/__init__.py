@@ -1,0 +1,1 @@
+"""Per-environment settings, shipped in the wheel as lakekit.conf: local.yaml (the embedded default), aws.yaml."""

@@ -1,0 +1,1 @@
+"""The tables of catalog/*.yaml: the model, metastore registration, Athena DDL and SQL, the crawler."""

@@ -1,0 +1,139 @@
+"""catalog/*.yaml as objects: table definitions and their Spark schemas."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+_PRIMITIVES = {
+    "string": "StringType",
+    "boolean": "BooleanType",
+    "bigint": "LongType",
+    "int": "IntegerType",
+    "double": "DoubleType",
+    "date": "DateType",
+    "timestamp": "TimestampType",
+    "binary": "BinaryType",
+}
+
+
+class CatalogError(ValueError):
+    """A table definition is missing or malformed."""
+
+
+def _spark_type(spec: dict[str, Any]):
+    from pyspark.sql import types as T
+
+    kind = spec["type"].replace(" ", "")
+    if kind in _PRIMITIVES:
+        return getattr(T, _PRIMITIVES[kind])()
+    decimal = re.fullmatch(r"decimal\((\d+),(\d+)\)", kind)
+    if decimal:
+        return T.DecimalType(int(decimal.group(1)), int(decimal.group(2)))
+    if kind == "struct":
+        return T.StructType([_field(f) for f in spec["fields"]])
+    if kind == "array<struct>":
+        return T.ArrayType(T.StructType([_field(f) for f in spec["fields"]]))
+    element = re.fullmatch(r"array<(.+)>", kind)
+    if element:
+        return T.ArrayType(_spark_type({"type": element.group(1)}))
+    raise CatalogError(f"unknown column type {spec['type']!r}")
+
+
+def _field(spec: dict[str, Any]):
+    from pyspark.sql import types as T
+
+    metadata = {k: spec[k] for k in ("source", "comment") if spec.get(k)}
+    return T.StructField(spec["name"], _spark_type(spec), True, metadata)
+
+
+@dataclass(frozen=True)
+class TableDef:
+    layer: str
+    name: str
+    description: str
+    format: str
+    location: str
+    columns: tuple[dict[str, Any], ...]
+    partition_keys: tuple[str, ...] = ()
+    primary_key: tuple[str, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+    compact_min_files: int | None = None  # Delta: compact a partition after a write once it holds this many files
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def schema(self):
+        """The table's Spark schema; each field carries its `source` attribute and comment as metadata."""
+        from pyspark.sql import types as T
+
+        return T.StructType([_field(c) for c in self.columns])
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c["name"] for c in self.columns]
+
+    @property
+    def source_key_columns(self) -> list[str]:
+        """The columns that carry the source's key attributes (for DynamoDB, the item key)."""
+        by_source = {c.get("source"): c["name"] for c in self.columns}
+        return [by_source[k] for k in self.source.get("keys", [])]
+
+    @property
+    def record_schema(self):
+        """The source record's fields of a raw table: every column but the partition and the _metadata ones."""
+        from pyspark.sql import types as T
+
+        return T.StructType(
+            [f for f in self.schema.fields if not f.name.startswith("_") and f.name not in self.partition_keys]
+        )
+
+    def location_under(self, lake_root: str) -> str:
+        return f"{lake_root.rstrip('/')}/{self.location}"
+
+
+@cache
+def load_table(qualified_name: str) -> TableDef:
+    """The definition of `layer.name` from catalog/<layer>/<name>.yaml."""
+    layer, _, name = qualified_name.partition(".")
+    resource = resources.files("catalog").joinpath(layer, f"{name}.yaml")
+    if not resource.is_file():
+        raise CatalogError(f"table {qualified_name} is not defined: no catalog/{layer}/{name}.yaml")
+    spec = yaml.safe_load(resource.read_text())
+    if (spec.get("layer"), spec.get("name")) != (layer, name):
+        raise CatalogError(f"catalog/{layer}/{name}.yaml declares {spec.get('layer')}.{spec.get('name')}")
+    return TableDef(
+        layer=layer,
+        name=name,
+        description=" ".join(str(spec.get("description", "")).split()),
+        format=spec["format"],
+        location=spec["location"],
+        columns=tuple(spec["columns"]),
+        partition_keys=tuple(spec.get("partition_keys") or ()),
+        primary_key=tuple(spec.get("primary_key") or ()),
+        properties=dict(spec.get("properties") or {}),
+        source=dict(spec.get("source") or {}),
+        compact_min_files=spec.get("compact_min_files"),
+    )
+
+
+def all_tables() -> list[TableDef]:
+    root = resources.files("catalog")
+    names = []
+    for layer in sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
+        for item in sorted(root.joinpath(layer).iterdir(), key=lambda p: p.name):
+            if item.name.endswith(".yaml"):
+                names.append(f"{layer}.{item.name[:-5]}")
+    return [load_table(n) for n in names]
+
+
+def sql_quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,1 @@
+"""Settings, SparkSession, storage, state (bookmarks, logs, locks), the job run with Glue's arguments, failpoints."""

@@ -1,0 +1,140 @@
+"""What every job script shares: Glue-style arguments, the lock, the session, the bookmark, Job.init/commit."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lakekit.core import state as bm
+from lakekit.core.session import get_spark, glue_context
+from lakekit.core.settings import Settings, load_settings
+from lakekit.core.storage import LockedError, lock_owner, storage_for
+
+log = logging.getLogger(__name__)
+
+# Optional arguments every job understands; Glue's getResolvedOptions would make them required.
+COMMON_OPTIONS = {"env": None, "lake_root": None, "job_bookmark_option": bm.ENABLE, "rebuild": "false"}
+
+
+class JobError(RuntimeError):
+    """A job cannot run as asked; the message says why."""
+
+
+def parse_argv(argv: list[str]) -> dict[str, str]:
+    """Glue passes `--key value` pairs; `--key=value` is accepted too. Dashes in keys become underscores."""
+    args: dict[str, str] = {}
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.startswith("--"):
+            key, eq, value = item[2:].partition("=")
+            if not eq:
+                if i + 1 < len(items) and not items[i + 1].startswith("--"):
+                    value = items[i + 1]
+                    i += 1
+                else:
+                    value = "true"
+            args[key.replace("-", "_")] = value
+        i += 1
+    return args
+
+
+def resolve_args(argv: list[str], options: dict[str, str | None]) -> dict[str, Any]:
+    """JOB_NAME (required, as Glue resolves it) plus each optional argument or its default."""
+    given = parse_argv(argv[1:])
+    if "JOB_NAME" not in given:
+        raise JobError("missing --JOB_NAME")
+    if given.get("job_bookmark_option", bm.ENABLE) not in bm.OPTIONS:
+        raise JobError(f"--job-bookmark-option must be one of {', '.join(bm.OPTIONS)}")
+    try:
+        from awsglue.utils import getResolvedOptions
+
+        resolved = dict(getResolvedOptions(argv, ["JOB_NAME"]))
+    except ImportError:  # pragma: no cover - awsglue is installed with the project
+        resolved = {}
+    resolved.update({k: given.get(k, default) for k, default in {**COMMON_OPTIONS, **options}.items()})
+    resolved["JOB_NAME"] = given["JOB_NAME"]
+    return resolved
+
+
+def flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "y", "on")
+
+
+@dataclass
+class JobRun:
+    """One run of a job: its arguments, settings, session and bookmark."""
+
+    name: str
+    args: dict[str, Any]
+    settings: Settings
+    spark: Any
+    bookmarks: bm.Bookmarks
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bookmark_option(self) -> str:
+        return self.args["job_bookmark_option"]
+
+    @property
+    def reprocess_all(self) -> bool:
+        """job-bookmark-disable or rebuild=true: everything again, idempotently."""
+        return self.bookmark_option == bm.DISABLE or flag(self.args.get("rebuild"))
+
+    def position(self) -> dict[str, Any]:
+        return {} if self.reprocess_all else self.bookmarks.position(self.name)
+
+    def advance(self, position: dict[str, Any]) -> None:
+        """Record progress; with job-bookmark-pause or -disable the bookmark stays where it was."""
+        if self.bookmark_option == bm.ENABLE:
+            self.bookmarks.advance(self.name, position)
+
+    def say(self, message: str) -> None:
+        print(f"[{self.name}] {message}", flush=True)
+
+
+def lock_path(settings: Settings, job: str) -> str:
+    return settings.path("_state", "locks", f"{job}.lock")
+
+
+@contextlib.contextmanager
+def job_run(argv: list[str], options: dict[str, str | None] | None = None) -> Iterator[JobRun]:
+    """Resolve arguments, take the job's lock (before Spark starts), start the session, init Glue's Job."""
+    args = resolve_args(argv, options or {})
+    name = args["JOB_NAME"]
+    settings = load_settings(args.get("env"), args.get("lake_root"))
+    storage = storage_for(settings.lake_root)
+    started = time.monotonic()
+    try:
+        lock = storage.lock(lock_path(settings, name), lock_owner(name))
+        lock.__enter__()
+    except LockedError as error:
+        raise JobError(f"job {name} is {error}; this run did nothing") from None
+    try:
+        from pyspark.sql import SparkSession
+
+        had_session = SparkSession.getActiveSession() is not None
+        spark = get_spark(settings)
+        if not had_session:
+            print(f"[{name}] SparkSession started in {time.monotonic() - started:.1f}s", flush=True)
+        glue = glue_context(spark)
+        glue_job = None
+        if glue is not None:
+            from awsglue.job import Job
+
+            glue_job = Job(glue)
+            glue_job.init(name, args)
+        run = JobRun(name=name, args=args, settings=settings, spark=spark, bookmarks=bm.Bookmarks(settings))
+        run.say(f"lake root {settings.lake_root}, bookmark option {run.bookmark_option}")
+        yield run
+        if glue_job is not None:
+            glue_job.commit()
+        run.say(f"done in {time.monotonic() - started:.1f}s")
+    finally:
+        lock.__exit__(*sys.exc_info())

@@ -1,0 +1,127 @@
+"""The registry of jobs and workflows: each pipeline module under lakekit.pipelines declares its own.
+
+The runtime names no pipeline: it finds them by listing the `lakekit.pipelines` package, where each
+module holds a `PIPELINE` (a `Pipeline`). `lake run JOB`, `lake workflow run NAME` and the thin
+scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+PIPELINES_PACKAGE = "lakekit.pipelines"
+
+
+class UnknownJobError(LookupError):
+    """A job or workflow name that no pipeline declares; the message lists the known ones."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job: its name (the script jobs/<name>.py and the Glue job), what it runs, and its own arguments.
+
+    `options` maps each argument the job reads to its default (None: unset, or the conf's setting).
+    """
+
+    name: str
+    run: Callable[[Any], None]  # called with the JobRun
+    options: dict[str, str | None] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A workflow step: a job with the arguments the workflow gives it (a Glue trigger action's Arguments).
+
+    Arguments given on the command line win over them.
+    """
+
+    job: str
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What one pipeline module declares: its jobs, and its workflows (jobs in order, stopping at a failure)."""
+
+    name: str
+    jobs: tuple[Job, ...]
+    workflows: dict[str, tuple[Step, ...]]
+
+
+@cache
+def pipelines() -> tuple[Pipeline, ...]:
+    """Every pipeline declared under lakekit.pipelines, by module name."""
+    package = importlib.import_module(PIPELINES_PACKAGE)
+    found = []
+    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
+        declared = getattr(importlib.import_module(f"{PIPELINES_PACKAGE}.{module.name}"), "PIPELINE", None)
+        if isinstance(declared, Pipeline):
+            found.append(declared)
+    return tuple(found)
+
+
+def jobs() -> dict[str, Job]:
+    found: dict[str, Job] = {}
+    for pipeline in pipelines():
+        for job in pipeline.jobs:
+            if job.name in found:
+                raise ValueError(f"job {job.name} is declared twice (pipeline {pipeline.name})")
+            found[job.name] = job
+    return found
+
+
+def job_names() -> list[str]:
+    return sorted(jobs())
+
+
+def workflows() -> dict[str, tuple[Step, ...]]:
+    found: dict[str, tuple[Step, ...]] = {}
+    for pipeline in pipelines():
+        found.update(pipeline.workflows)
+    return found
+
+
+def job(name: str) -> Job:
+    known = jobs()
+    if name not in known:
+        raise UnknownJobError(f"unknown job {name!r}; jobs: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def workflow(name: str) -> tuple[Step, ...]:
+    known = workflows()
+    if name not in known:
+        raise UnknownJobError(f"unknown workflow {name!r}; workflows: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def job_argv(
+    step: Step | str,
+    lake_root: str | None = None,
+    env: str | None = None,
+    args: dict[str, str] | None = None,
+) -> list[str]:
+    """The argv Glue gives a job script: the script, then --KEY VALUE pairs (the step's, then `args`)."""
+    step = step if isinstance(step, Step) else Step(step)
+    argv = [f"jobs/{step.job}.py", "--JOB_NAME", step.job]
+    for key, value in {"lake_root": lake_root, "env": env, **step.args, **(args or {})}.items():
+        if value is not None:
+            argv += [f"--{key}", str(value)]
+    return argv
+
+
+def run_job(name: str, argv: list[str]) -> None:
+    """Run a job with Glue-style `argv` in this process: what its script under jobs/ does."""
+    from lakekit.core.job import job_run
+
+    declared = job(name)
+    with job_run(argv, declared.options) as run:
+        declared.run(run)

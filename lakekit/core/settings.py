@@ -1,0 +1,74 @@
+"""Settings flow one way: conf/<env>.yaml, then environment variables, then flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_ENV = "local"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message says which and how to set it."""
+
+
+def conf_dir() -> Path:
+    """The conf/ folder: $LAKE_CONF_DIR, else the one the package carries (the checkout's conf/, as lakekit.conf)."""
+    explicit = os.environ.get("LAKE_CONF_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(str(resources.files("lakekit.conf")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    lake_root: str
+    metastore: str
+    spark: dict[str, Any] = field(default_factory=dict)
+    delta: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)  # settings of each external source, by name
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.lake_root or self.lake_root.startswith("file://")
+
+    def path(self, *parts: str) -> str:
+        """A location under the lake root; every location in the lake derives from here."""
+        return "/".join([self.lake_root.rstrip("/"), *[p.strip("/") for p in parts if p]])
+
+
+def _normalise_root(root: str) -> str:
+    if "://" in root:
+        return root.rstrip("/")
+    return str(Path(root).expanduser().resolve())
+
+
+def load_settings(env: str | None = None, lake_root: str | None = None) -> Settings:
+    """Settings for `env` (flag, else $LAKE_ENV, else local) with the lake root from flag, $LAKE_ROOT or conf."""
+    env = env or os.environ.get("LAKE_ENV") or DEFAULT_ENV
+    path = conf_dir() / f"{env}.yaml"
+    if path.exists():
+        raw = yaml.safe_load(path.read_text()) or {}
+    elif env == DEFAULT_ENV:
+        raw = {"env": env, "lake_root": "./lake", "metastore": "derby"}
+    else:
+        raise ConfigError(f"no settings for environment {env!r}: {path} does not exist")
+    root = lake_root or os.environ.get("LAKE_ROOT") or raw.get("lake_root")
+    if not root:
+        raise ConfigError(
+            f"environment {env!r} has no lake root: pass --lake-root (Glue: --lake_root) or set LAKE_ROOT"
+        )
+    return Settings(
+        env=raw.get("env", env),
+        lake_root=_normalise_root(str(root)),
+        metastore=raw.get("metastore", "derby"),
+        spark=raw.get("spark") or {},
+        delta=raw.get("delta") or {},
+        sources=raw.get("sources") or {},
+    )

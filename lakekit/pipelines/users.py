@@ -1,0 +1,292 @@
+"""The user-data pipeline's jobs: randomuser API -> landing -> raw.users, and raw.users by day -> curated tables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakekit.catalog.metastore import register_table
+from lakekit.catalog.model import TableDef, load_table
+from lakekit.core.job import JobError, JobRun, flag
+from lakekit.core.registry import Job, Pipeline, Step
+from lakekit.core.state import StateStore
+from lakekit.core.storage import storage_for
+from lakekit.sinks.delta import replace_partitions
+from lakekit.sinks.parquet import append_by_source_file
+from lakekit.sources.http import (
+    Response,
+    RetryPolicy,
+    get,
+    land_responses,
+    landing_files,
+    read_landed,
+    recorded,
+)
+from transforms.users import as_text_leaves, build_user_locations, build_users, explode_user_records
+
+SOURCE = "randomuser"
+INGEST_JOB = "ingest_users"
+RAW_TABLE = "raw.users"
+CURATED_TABLES = {"curated.users": build_users, "curated.user_locations": build_user_locations}
+
+# Job arguments; None means: the source's setting in conf/<env>.yaml (sources.randomuser).
+INGEST_OPTIONS: dict[str, str | None] = {
+    "url": None,
+    "results": None,
+    "requests": None,
+    "seed": None,
+    "p_date": None,
+    "timeout_seconds": None,
+    "attempts": None,
+    "backoff_seconds": None,
+}
+DAILY_OPTIONS: dict[str, str | None] = {"date": None, "catch_up": "false"}
+_FALLBACKS = {"results": 50, "requests": 1, "timeout_seconds": 30, "attempts": 5, "backoff_seconds": 1}
+
+CREDENTIAL_FIELDS = ("password", "salt", "md5", "sha1", "sha256")
+# In a body that cannot be parsed (a truncated response, say), credential values are blanked by pattern.
+_CREDENTIAL_KEYS = "|".join(CREDENTIAL_FIELDS)
+_CREDENTIAL_TEXT = re.compile(rf'("(?:{_CREDENTIAL_KEYS})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}}\]\s]*)')
+
+
+# ---------------------------------------------------------------------------------------------- ingestion
+
+
+def without_credentials(document: dict[str, Any]) -> dict[str, Any]:
+    """The response with login.password, salt, md5, sha1 and sha256 removed from every record."""
+    cleaned = dict(document)
+    records = []
+    for record in document.get("results") or []:
+        if isinstance(record, dict) and isinstance(record.get("login"), dict):
+            login = {k: v for k, v in record["login"].items() if k not in CREDENTIAL_FIELDS}
+            record = {**record, "login": login}
+        records.append(record)
+    if "results" in document:
+        cleaned["results"] = records
+    return cleaned
+
+
+def redact_credentials(text: str) -> str:
+    return _CREDENTIAL_TEXT.sub(r'\1"[removed]"', text)
+
+
+def parse_response(body: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(the response without credentials, None) when it is a randomuser response, else (None, why not)."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"not JSON: {error}"
+    if not isinstance(document, dict) or "results" not in document:
+        detail = f" (error: {document['error']})" if isinstance(document, dict) and "error" in document else ""
+        return None, f"no results{detail}"
+    results = document["results"]
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        return None, "results is not a list of records"
+    return without_credentials(document), None
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    url: str
+    results: int
+    requests: int
+    seed: str | None
+    p_date: str
+    policy: RetryPolicy
+
+    def params(self, number: int) -> dict[str, object]:
+        # With a seed the API pages through one reproducible population; without, every request is a new draw.
+        return {"results": self.results, "seed": self.seed, "page": number if self.seed else None}
+
+
+def _iso_date(value: str, argument: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise JobError(f"--{argument} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def ingest_request(run: JobRun) -> IngestRequest:
+    """The run's request: job arguments, else sources.randomuser in conf/<env>.yaml."""
+    conf = (run.settings.sources or {}).get(SOURCE) or {}
+
+    def setting(key: str, kind=str):
+        value = run.args.get(key)
+        if value is None:
+            value = conf.get(key, _FALLBACKS.get(key))
+        try:
+            return None if value is None else kind(value)
+        except ValueError:
+            raise JobError(f"--{key} must be a {kind.__name__}, got {value!r}") from None
+
+    url = setting("url")
+    if not url:
+        raise JobError(f"no URL for {SOURCE}: set sources.{SOURCE}.url in conf/{run.settings.env}.yaml or --url")
+    p_date = run.args.get("p_date")
+    for key in ("results", "requests", "attempts"):
+        if setting(key, int) < 1:
+            raise JobError(f"--{key} must be at least 1")
+    return IngestRequest(
+        url=url,
+        results=setting("results", int),
+        requests=setting("requests", int),
+        seed=setting("seed"),
+        p_date=_iso_date(p_date, "p_date") if p_date else datetime.now(UTC).date().isoformat(),
+        policy=RetryPolicy(
+            timeout_seconds=setting("timeout_seconds", float),
+            attempts=setting("attempts", int),
+            backoff_seconds=setting("backoff_seconds", float),
+        ),
+    )
+
+
+def _fetch(request: IngestRequest, number: int) -> Response:
+    if request.url.startswith("file:"):
+        return recorded(request.url, number)
+    return get(request.url, request.params(number), request.policy)
+
+
+def read_landed_records(spark, table: TableDef, paths: list[str]) -> DataFrame:
+    """The records of these landed responses, typed as `table`, with their fetch time, file and landing id."""
+    landing_schema = T.StructType([T.StructField("results", as_text_leaves(T.ArrayType(table.record_schema)))])
+    responses_df = read_landed(spark, paths, landing_schema)
+    return explode_user_records(responses_df, table.record_schema)
+
+
+def run_ingest_users(run: JobRun) -> None:
+    """Fetch from the API into landing/randomuser/p_date=…/, then load every landed file not yet in raw.users."""
+    request = ingest_request(run)
+    landing = land_responses(
+        run,
+        SOURCE,
+        request.p_date,
+        request.requests,
+        lambda number: _fetch(request, number),
+        parse_response,
+        redact_credentials,
+    )
+    landed, quarantined, failure = landing.landed, landing.quarantined, landing.failure
+    run.say(
+        f"{len(landed)} response(s) landed under {run.settings.path('landing', SOURCE, f'p_date={request.p_date}')}"
+        + (f", {quarantined} quarantined under {run.settings.path('quarantine', run.name)}" if quarantined else "")
+    )
+    # Which day this run landed: the users workflow's daily step (--date ingested) processes that day.
+    ingested = {"p_date": request.p_date, "landed": len(landed), "quarantined": quarantined}
+    StateStore(run.settings, "ingested").save(run.name, {**ingested, "at": datetime.now(UTC).isoformat()})
+    table = load_table(RAW_TABLE)
+    position = run.position()
+    loaded = dict(position.get("files", {}))
+    pending = {k: v for k, v in landing_files(run.settings, SOURCE).items() if k not in loaded}
+    if pending:
+        register_table(run.spark, table, run.settings.lake_root)
+        records_df = read_landed_records(run.spark, table, sorted(pending.values()))
+        records_df = records_df.withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
+        committed = append_by_source_file(run, table, records_df, pending)
+        loaded.update(committed)
+        run.advance({"files": loaded})
+        run.say(
+            f"{sum(c['rows'] for c in committed.values())} record(s) from {len(committed)} landing file(s) "
+            f"appended to {table.qualified_name}"
+        )
+    if failure is not None:
+        raise JobError(f"{failure}; {len(landed)} response(s) landed before it were loaded") from None
+
+
+# ------------------------------------------------------------------------------------------- daily curated
+
+
+def raw_days(run: JobRun, table: TableDef) -> dict[str, list[str]]:
+    """{p_date: the Parquet file names in that partition of raw.users}."""
+    storage = storage_for(run.settings.lake_root)
+    days = {}
+    for folder in storage.list_dirs(table.location_under(run.settings.lake_root)):
+        name = folder.rsplit("/", 1)[-1]
+        if name.startswith("p_date="):
+            files = [f.rsplit("/", 1)[-1] for f in storage.list_files(folder) if f.endswith(".parquet")]
+            if files:
+                days[name.split("=", 1)[1]] = sorted(files)
+    return days
+
+
+def fingerprint(files: list[str]) -> str:
+    """What a day of raw.users held when it was processed (raw files are named after their landing file)."""
+    return hashlib.sha1("\n".join(sorted(files)).encode()).hexdigest()[:16]
+
+
+def read_raw_days(spark, table: TableDef, lake_root: str, days: list[str]) -> DataFrame:
+    """raw.users rows of these p_dates: the filter on the partition column prunes every other partition's files."""
+    raw_df = spark.read.schema(table.schema).parquet(table.location_under(lake_root))
+    return raw_df.filter(F.col("p_date").isin([date.fromisoformat(d) for d in days]))
+
+
+def days_to_process(run: JobRun, available: dict[str, list[str]]) -> list[str]:
+    """catch_up: every complete day (before today, UTC) new or changed since processed; else the one day asked."""
+    today = datetime.now(UTC).date()
+    if flag(run.args.get("catch_up")):
+        if run.args.get("date"):
+            run.say(f"catch_up=true: --date {run.args['date']} ignored")
+        done = run.position().get("days", {})
+        complete = [d for d in sorted(available) if date.fromisoformat(d) < today]
+        return [d for d in complete if done.get(d) != fingerprint(available[d])]
+    asked = run.args.get("date") or "yesterday"
+    if asked == "yesterday":
+        return [(today - timedelta(days=1)).isoformat()]
+    if asked == "ingested":
+        ingested = StateStore(run.settings, "ingested").load(INGEST_JOB).get("p_date")
+        if not ingested:
+            raise JobError(f"--date ingested: {INGEST_JOB} has not run on {run.settings.lake_root}")
+        return [ingested]
+    return [_iso_date(asked, "date")]
+
+
+def run_users_daily(run: JobRun) -> None:
+    """curated.users and curated.user_locations for the day(s) asked, from those raw.users partitions only."""
+    raw = load_table(RAW_TABLE)
+    available = raw_days(run, raw)
+    days = days_to_process(run, available)
+    missing = [d for d in days if d not in available]
+    for day in missing:
+        run.say(f"{raw.qualified_name} has no partition p_date={day}: nothing to process for it")
+    days = [d for d in days if d in available]
+    if not days:
+        run.say("no day to process")
+        return
+    records_df = read_raw_days(run.spark, raw, run.settings.lake_root, days).persist()
+    try:
+        counts = records_df.agg(
+            F.count(F.lit(1)).alias("records"), F.count_if(F.col("login.uuid").isNull()).alias("unkeyed")
+        ).first()
+        run.say(
+            f"p_date {', '.join(days)}: {counts['records']} record(s) from {sum(len(available[d]) for d in days)} "
+            f"file(s) of {raw.qualified_name}"
+            + (f"; {counts['unkeyed']} without login.uuid skipped" if counts["unkeyed"] else "")
+        )
+        for name, build in CURATED_TABLES.items():
+            table = load_table(name)
+            register_table(run.spark, table, run.settings.lake_root)
+            replace_partitions(run.spark, table, run.settings.lake_root, build(records_df), "p_date", days)
+            run.say(f"{name}: p_date {', '.join(days)} replaced")
+    finally:
+        records_df.unpersist()
+    done = dict(run.bookmarks.position(run.name).get("days", {}))
+    done.update({d: fingerprint(available[d]) for d in days})
+    run.advance({"days": done})
+
+
+PIPELINE = Pipeline(
+    name="users",
+    jobs=(
+        Job(INGEST_JOB, run_ingest_users, INGEST_OPTIONS, "randomuser API -> landing/randomuser/ -> raw.users"),
+        Job("users_daily", run_users_daily, DAILY_OPTIONS, "raw.users by day -> curated.users, curated.user_locations"),
+    ),
+    # The daily transform runs for the day the ingestion just landed (whatever the clock says by then).
+    workflows={"users": (Step(INGEST_JOB), Step("users_daily", {"date": "ingested"}))},
+)

@@ -1,0 +1,143 @@
+"""Raw layer for DynamoDB exports: decode each export's lines and append them, exactly once, to a Parquet table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
+
+from lakekit.catalog.metastore import add_partitions, register_table
+from lakekit.catalog.model import TableDef
+from lakekit.core.failpoints import failpoint
+from lakekit.core.job import JobRun
+from lakekit.core.state import StateStore
+from lakekit.core.storage import storage_for
+from lakekit.sinks.parquet import publish_staged
+from lakekit.sources.dynamodb.exports import Export, discover
+from lakekit.sources.text_lines import read_lines
+from transforms.dynamodb import filter_good_records, with_decoded_export_records
+
+WRITING, WRITTEN = "writing", "written"
+
+
+class ExportLog:
+    """The exports a raw job has written into its table (<lake_root>/_state/exports/<job>.json).
+
+    Separate from the job's bookmark, which job-bookmark-pause and -disable leave alone: downstream
+    jobs must see what the raw table holds. An export once written stays listed (a rewrite is identical).
+    """
+
+    def __init__(self, settings, job: str):
+        self.store = StateStore(settings, "exports")
+        self.job = job
+
+    def load(self) -> dict[str, dict]:
+        return self.store.load(self.job)
+
+    def save(self, exports: dict[str, dict]) -> None:
+        self.store.save(self.job, exports)
+
+    def written(self) -> dict[str, dict]:
+        return {e: meta for e, meta in self.load().items() if meta.get("status") == WRITTEN}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    rows: int
+    quarantined: int
+
+
+def _with_export_metadata(decoded: DataFrame, export: Export, p_date: str, ingested_at: datetime) -> DataFrame:
+    return decoded.withColumns(
+        {
+            "_export_id": F.lit(export.export_id),
+            "_export_type": F.lit(export.export_type),
+            "_export_time": F.lit(export.effective_time).cast("timestamp"),
+            "_ingested_at": F.lit(ingested_at).cast("timestamp"),
+            "p_date": F.lit(p_date).cast("date"),
+        }
+    )
+
+
+def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> ExportResult:
+    """Decode one export into `table` (partition p_date) and its bad lines into the job's quarantine.
+
+    One pass decodes and writes the good records, counting good and bad lines on the way (an
+    observation, not a second job); only when there are bad lines is the export read again for them.
+    """
+    spark, settings = run.spark, run.settings
+    storage = storage_for(settings.lake_root)
+    lines_df = read_lines(spark, list(export.data_files))
+    decoded_df = with_decoded_export_records(lines_df, table.schema, list(table.source["keys"]))
+    decoded_df = _with_export_metadata(decoded_df, export, p_date, datetime.now(UTC))
+    counts = Observation(f"export {export.export_id}")
+    observed_df = decoded_df.observe(
+        counts,
+        F.count(F.when(F.col("_error").isNull(), 1)).alias("rows"),
+        F.count(F.col("_error")).alias("quarantined"),
+    )
+    staging = settings.path("_staging", run.name, export.export_id)
+    storage.delete_tree(staging)
+    good_df = filter_good_records(observed_df, [c for c in table.column_names if c not in table.partition_keys])
+    good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
+    result = ExportResult(**counts.get)
+    publish_staged(storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id)
+    quarantine = settings.path("quarantine", run.name, f"export_id={export.export_id}")
+    if result.quarantined:
+        bad_df = decoded_df.filter(F.col("_error").isNotNull()).select(
+            F.col("_text").alias("text"),
+            F.col("_source_file").alias("source_file"),
+            F.col("_line_number").alias("line_number"),
+            F.col("_error").alias("reason"),
+            "_export_id",
+            F.col("_ingested_at").alias("quarantined_at"),
+        )
+        bad_df.coalesce(1).write.mode("overwrite").json(quarantine)
+    else:
+        storage.delete_tree(quarantine)
+    return result
+
+
+def run_raw_export_job(run: JobRun, table: TableDef) -> None:
+    """Append every complete export of the table's DynamoDB source not yet processed, oldest first.
+
+    The table's `source.table` in catalog/ names the DynamoDB table; `source.keys` its key attributes.
+    """
+    source_table = table.source["table"]
+    exports, notes = discover(run.settings, source_table)
+    for note in notes:
+        run.say(note)
+    committed = dict(run.position().get("exports", {}))
+    pending = [e for e in exports if e.export_id not in committed]
+    if not pending:
+        run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
+        return
+    register_table(run.spark, table, run.settings.lake_root)
+    # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
+    # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
+    log = ExportLog(run.settings, run.name)
+    written = log.load()
+    quarantined = 0
+    for number, export in enumerate(pending, 1):
+        if export.export_id not in written:
+            written[export.export_id] = {"p_date": datetime.now(UTC).date().isoformat(), "status": WRITING}
+            log.save(written)
+        p_date = written[export.export_id]["p_date"]
+        result = write_export(run, table, export, p_date)
+        add_partitions(run.spark, table, [{"p_date": p_date}])
+        record = {**export.to_json(), "p_date": p_date, "rows": result.rows, "quarantined": result.quarantined}
+        written[export.export_id] = {**record, "status": WRITTEN}
+        log.save(written)
+        failpoint("raw.before_bookmark")
+        committed[export.export_id] = record
+        run.advance({"exports": committed})
+        quarantined += result.quarantined
+        run.say(
+            f"export {number}/{len(pending)} {export.export_id} ({export.export_type}, "
+            f"{export.effective_time.isoformat()}): {result.rows} rows to {table.qualified_name} "
+            f"p_date={p_date}, {result.quarantined} quarantined"
+        )
+    if quarantined:
+        run.say(f"{quarantined} line(s) quarantined under {run.settings.path('quarantine', run.name)}")

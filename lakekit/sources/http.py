@@ -1,0 +1,207 @@
+"""HTTP APIs as a source: GET with retries, replay of recorded responses, and landing of responses as files."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakekit.core.storage import storage_for
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+USER_AGENT = "lakekit/0.1 (+lakekit.sources.http)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_WAIT_SECONDS = 60.0  # a Retry-After header is honoured up to this
+
+
+class FetchError(RuntimeError):
+    """A request failed for good: not retryable, or still failing after the last try. The message says why."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    timeout_seconds: float = 30.0
+    attempts: int = 5
+    backoff_seconds: float = 1.0  # wait before the 2nd try; doubled before each later one
+
+    def wait(self, failed_tries: int, retry_after: float | None = None) -> float:
+        wait = self.backoff_seconds * 2 ** (failed_tries - 1)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, MAX_WAIT_SECONDS))
+        return wait
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str
+    status: int
+    body: bytes
+    fetched_at: datetime  # when the body was received, UTC
+
+
+def with_params(url: str, params: dict[str, object]) -> str:
+    """`url` with `params` added to its query string (None values left out)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query) + [(k, str(v)) for k, v in params.items() if v is not None]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def _retry_after(error: urllib.error.HTTPError) -> float | None:
+    value = error.headers.get("Retry-After") if error.headers else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:  # an HTTP date: the exponential wait applies
+        return None
+
+
+def get(
+    url: str, params: dict[str, object], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep
+) -> Response:
+    """GET url?params. HTTP 429 and 5xx, timeouts and connection errors are retried with exponential backoff.
+
+    Any other HTTP error fails at once. Raises FetchError naming the URL, the number of tries and the
+    last failure.
+    """
+    full_url = with_params(url, params)
+    request = urllib.request.Request(full_url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    last_failure = "no try made"
+    for attempt in range(1, max(1, policy.attempts) + 1):
+        retry_after = None
+        try:
+            with urllib.request.urlopen(request, timeout=policy.timeout_seconds) as reply:
+                body = reply.read()
+                return Response(full_url, reply.status, body, datetime.now(UTC))
+        except urllib.error.HTTPError as error:
+            last_failure = f"HTTP {error.code} {error.reason}"
+            if error.code not in RETRY_STATUSES:
+                raise FetchError(f"GET {full_url} failed: {last_failure} (not retried)") from None
+            retry_after = _retry_after(error)
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as error:
+            reason = error.reason if isinstance(error, urllib.error.URLError) else error
+            last_failure = f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
+        if attempt < policy.attempts:
+            sleep(policy.wait(attempt, retry_after))
+    raise FetchError(f"GET {full_url} failed after {policy.attempts} attempt(s); last: {last_failure}")
+
+
+def recorded(url: str, number: int) -> Response:
+    """Response `number` (from 1) of a recording: a file:// URL naming a folder of *.json bodies, in name order.
+
+    Lets a run go without the network (the demo, tests): the folder stands for the API, each request
+    reads the next file. A file:// URL naming one file answers every request with it.
+    """
+    path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    if path.is_dir():
+        bodies = sorted(p for p in path.iterdir() if p.suffix == ".json")
+        if number > len(bodies):
+            raise FetchError(f"{url} holds {len(bodies)} recorded response(s); request {number} has none")
+        path = bodies[number - 1]
+    elif not path.is_file():
+        raise FetchError(f"{url}: no such file or folder of recorded responses")
+    return Response(path.as_uri(), 200, path.read_bytes(), datetime.now(UTC))
+
+
+# ------------------------------------------------------------------------------------------------ landing
+# A landed response is named after its fetch time (UTC), the run and the request:
+# landing/<source>/p_date=YYYY-MM-DD/20261120T060000.123456Z-1a2b3c4d-001.json
+LANDING_ID = r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{6})Z-[0-9a-f]+-\d+$"
+
+
+def landing_name(response: Response, run_id: str, number: int) -> str:
+    return f"{response.fetched_at:%Y%m%dT%H%M%S.%f}Z-{run_id}-{number:03d}.json"
+
+
+@dataclass
+class Landing:
+    """What one run of fetches left: the files landed, how many responses were quarantined, what stopped it."""
+
+    landed: list[str]
+    quarantined: int
+    failure: FetchError | None  # the error that stopped the fetching; what landed before it is kept
+
+
+def land_responses(
+    run,
+    source: str,
+    p_date: str,
+    requests: int,
+    fetch: Callable[[int], Response],
+    parse: Callable[[bytes], tuple[dict[str, Any] | None, str | None]],
+    redact: Callable[[str], str] = lambda text: text,
+) -> Landing:
+    """Fetch responses 1..`requests`; land each under landing/<source>/p_date=…/ or quarantine it.
+
+    `parse` turns a body into the document to land (the source's own clean-up done, e.g. secrets
+    removed) or gives the reason it cannot be landed; such a body goes to quarantine/<job>/p_date=…/
+    with its text (passed through `redact`), URL, status and fetch time.
+    """
+    storage = storage_for(run.settings.lake_root)
+    run_id = uuid.uuid4().hex[:8]
+    landing = Landing([], 0, None)
+    for number in range(1, requests + 1):
+        try:
+            response = fetch(number)
+        except FetchError as error:
+            landing.failure = error
+            return landing
+        name = landing_name(response, run_id, number)
+        document, problem = parse(response.body)
+        if document is not None:
+            path = run.settings.path("landing", source, f"p_date={p_date}", name)
+            storage.write_text(path, json.dumps(document, ensure_ascii=False) + "\n")
+            landing.landed.append(path)
+            continue
+        landing.quarantined += 1
+        record = {
+            "text": redact(response.body.decode("utf-8", errors="replace")),
+            "url": response.url,
+            "status": response.status,
+            "fetched_at": response.fetched_at.isoformat(),
+            "reason": problem,
+        }
+        path = run.settings.path("quarantine", run.name, f"p_date={p_date}", name)
+        storage.write_text(path, json.dumps(record, ensure_ascii=False) + "\n")
+        run.say(f"request {number}: {problem}; response quarantined to {path}")
+    return landing
+
+
+def landing_files(settings, source: str) -> dict[str, str]:
+    """Every landed response of `source`: {p_date=…/name.json (its key in a bookmark): full path}."""
+    storage = storage_for(settings.lake_root)
+    found = {}
+    for folder in storage.list_dirs(settings.path("landing", source)):
+        if not folder.rsplit("/", 1)[-1].startswith("p_date="):
+            continue
+        for path in storage.list_files(folder):
+            name = path.rsplit("/", 1)[-1]
+            if name.endswith(".json") and re.match(LANDING_ID, name[: -len(".json")]):
+                found["/".join(path.rsplit("/", 2)[-2:])] = path
+    return found
+
+
+def read_landed(spark, paths: list[str], schema) -> DataFrame:
+    """Landed JSON responses read with `schema`, each with its fetch time, file and landing id."""
+    from pyspark.sql import functions as F
+
+    responses_df = spark.read.schema(schema).option("multiLine", "true").json(paths)
+    source_file = F.regexp_extract(F.input_file_name(), r".*/(landing/.*)$", 1)
+    landing_id = F.regexp_extract(source_file, r"([^/]+)\.json$", 1)
+    fetched_at = F.regexp_replace(landing_id, LANDING_ID, "$1-$2-$3T$4:$5:$6.$7Z")
+    return responses_df.select(
+        "*",
+        fetched_at.cast("timestamp").alias("_fetched_at"),
+        source_file.alias("_source_file"),
+        landing_id.alias("_landing_id"),
+    )
