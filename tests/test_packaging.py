@@ -1,26 +1,87 @@
-"""The wheel Glue loads with --additional-python-modules holds the library, runtime, jobs and catalog YAML."""
+"""The wheel Glue loads with --additional-python-modules works on its own, with no source tree on the path."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
+PROBE = """
+import json, sys
+from lakekit.core.settings import load_settings
+from lakekit.catalog.model import all_tables, load_table
+import lakekit
+aws = load_settings("aws", "s3://bucket/lake")
+local = load_settings("local")
+print(json.dumps({
+    "package": lakekit.__file__,
+    "aws": [aws.env, aws.lake_root, aws.metastore, aws.spark["conf"]["spark.sql.session.timeZone"]],
+    "local": [local.env, local.metastore, local.spark["master"]],
+    "tables": [t.qualified_name for t in all_tables()],
+    "progress_key": list(load_table("curated.campaign_task_progress").primary_key),
+    "path": sys.path,
+}))
+"""
 
-def test_wheel_contains_library_runtime_jobs_and_catalog(tmp_path):
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("campaign_lake-*.whl")
+    (built,) = out.glob("campaign_lake-*.whl")
+    return built
+
+
+def test_wheel_holds_the_runtime_transforms_jobs_catalog_and_conf_and_no_test_data_writer(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"catalog/{p.relative_to(REPO / 'catalog')}" for p in (REPO / "catalog").rglob("*.yaml")}
+    expected |= {f"lakekit/conf/{p.name}" for p in (REPO / "conf").glob("*.yaml")}
     expected |= {f"transforms/{p.name}" for p in (REPO / "transforms").glob("*.py")}
-    expected |= {f"lakekit/{p.name}" for p in (REPO / "lakekit").glob("*.py")}
+    expected |= {f"lakekit/{p.relative_to(REPO / 'lakekit')}" for p in (REPO / "lakekit").rglob("*.py")}
     expected |= {f"jobs/{p.name}" for p in (REPO / "jobs").glob("*.py")}
     assert expected <= names, sorted(expected - names)
-    assert not any(n.startswith(("tests/", "samples/", "scripts/")) for n in names)
+    assert not any(n.startswith(("tests/", "samples/", "scripts/", "bench/")) for n in names)
+    assert not any("export_writer" in n for n in names)
+
+
+def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # The wheel alone plus PyYAML: Spark and boto3 are the Glue runtime's, and not needed to load settings.
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel), "pyyaml"],
+        check=True,
+        capture_output=True,
+    )
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    result = subprocess.run(
+        [str(python), "-c", PROBE], cwd=work, capture_output=True, text=True, env={"PATH": "", "HOME": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["package"].startswith(str(venv))
+    assert not any(str(REPO) in p for p in found["path"])
+    assert found["aws"] == ["aws", "s3://bucket/lake", "glue", "UTC"]
+    assert found["local"] == ["local", "derby", "local[2]"]
+    assert found["tables"] == [
+        "curated.campaign_task_progress",
+        "curated.campaign_tasks",
+        "curated.user_locations",
+        "curated.users",
+        "raw.campaign_info",
+        "raw.user_campaign",
+        "raw.users",
+    ]
+    assert found["progress_key"] == ["user_id", "campaign_id", "task_id"]
