@@ -33,6 +33,8 @@ setup(
             "moto[server]>=5.1",
             "pytest-xdist>=3.5",
             "import-linter>=2.1",
+            # open-table read-back tests: delta-rs (what Polars and pandas read Delta with) and pyarrow
+            "deltalake[pyarrow]==1.6.6",
             # queries/ run locally (Athena SQL -> Spark SQL) and notebooks/ executed in the tests
             "sqlglot>=25",
             "nbclient>=0.10",

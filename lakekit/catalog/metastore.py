@@ -48,7 +48,10 @@ def register_table(spark, table: TableDef, lake_root: str) -> None:
         # External table pointing at another lake root: dropping it leaves every file in place.
         spark.sql(f"DROP TABLE {table.qualified_name}")
     partitioned = f"PARTITIONED BY ({', '.join(table.partition_keys)})" if table.partition_keys else ""
-    properties = ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in table.properties.items())
+    # An existing Delta table keeps its own properties (its features decide who can read it):
+    # `lake table features` changes them, never a registration.
+    existing_delta = table.format == "delta" and has_data(table, lake_root)
+    properties = "" if existing_delta else ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in table.properties.items())
     spark.sql(
         f"CREATE TABLE {table.qualified_name} (\n  {_column_ddl(table)}\n) USING {table.format}\n"
         f"{partitioned} COMMENT {_quote(table.description)} LOCATION {_quote(location)}"

@@ -16,11 +16,11 @@ from lakekit.sinks.delta import (
     broadcast_if_small,
     changed_values,
     compact,
-    is_empty,
     latest_version,
     load_into_empty,
     read_version,
 )
+from lakekit.sinks.delta_features import feature_drift, table_detail
 from lakekit.sources.dynamodb.changes import changes_since
 from lakekit.sources.dynamodb.raw import run_raw_export_job
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed
@@ -142,7 +142,11 @@ def run_campaign_task_progress(run: JobRun) -> None:
 def _apply(run: JobRun, table, path: str, old_df: DataFrame, new_df: DataFrame, match_on: list[str]):
     """Make the rows `old_df` selected from the table into `new_df` (a plain append into an empty table),
     then compact the partitions that have gathered too many files."""
-    if is_empty(run.spark, path):
+    detail = table_detail(run.spark, path)
+    for drift in feature_drift(table, detail):
+        # Never changed by a job: features decide which engines can read the table.
+        run.say(f"{table.qualified_name}: {drift}; `lake table features {table.qualified_name} --apply` aligns it")
+    if detail.files == 0:
         result = load_into_empty(run.spark, table, path, new_df)
     else:
         result = apply_changes(run.spark, table, path, build_changes(old_df, new_df, match_on))
