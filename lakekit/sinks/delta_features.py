@@ -125,9 +125,7 @@ def _rewrite_log(spark, table: TableDef, path: str, features: list[str], say: Ca
         raise RuntimeError(f"{table.qualified_name}: the new log's schema is not catalog/'s; the old log is in {aside}")
     counted = after.select(*table.column_names).groupBy(*table.column_names).count()
     if counted.exceptAll(expected).count() or expected.exceptAll(counted).count():
-        raise RuntimeError(
-            f"{table.qualified_name}: the new log holds other rows; the old log is in {aside}"
-        )
+        raise RuntimeError(f"{table.qualified_name}: the new log holds other rows; the old log is in {aside}")
     for spark_field in table.schema.fields:
         comment = spark_field.metadata.get("comment")
         if comment:
