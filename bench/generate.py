@@ -1,8 +1,13 @@
 """Campaign DynamoDB exports at scale, in AWS's layout: one full export per table, then 1% incrementals.
 
 Default scale 1.0: 200,000 user_Campaign items with 5 to 15 progress entries (about 2 million curated
-rows) and 1,000 campaigns of 20 tasks; each incremental touches 1% of the items (updates, inserts and
-a few deletes); a campaignInfo incremental moves some deadlines.
+rows) and 1,000 campaigns of 20 tasks, created over the 60 days before T0; each incremental touches a
+share of the items (updates, inserts and a few deletes); a campaignInfo incremental moves some deadlines.
+
+Two change distributions: "realistic", where 80% of the changed items were created in the last 7 days
+of the data (progress mostly moves on recent enrolments, so few `created_date` partitions are
+touched), and "uniform", the worst case, where every item is as likely to change (every partition is
+touched).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from scripts.export_writer import Change, write_full_export, write_incremental_e
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 STATES = ["COMPLETED", "FAILED", "PENDING", "IN_PROGRESS"]
 REASONS = ["", "", "", "photo unreadable", "link expired"]
+DISTRIBUTIONS = ("realistic", "uniform")
+RECENT = timedelta(days=7)  # "recent" items, for the realistic distribution
+RECENT_SHARE = 0.8
 
 
 def _iso(moment: datetime) -> str:
@@ -88,10 +96,33 @@ class Generator:
         write_full_export(landing, "campaignInfo", T0, self.campaigns.values())
         write_full_export(landing, "user_Campaign", T0, self.items.values(), files=files)
 
-    def write_incremental(self, landing: Path, number: int, fraction: float = 0.01) -> dict[str, int]:
-        """The number-th hourly window after T0, touching `fraction` of the items."""
+    def changed_keys(self, count: int, distribution: str) -> list[tuple[str, str]]:
+        """`count` item keys to change: uniformly, or 80% among the items created in the last 7 days."""
+        keys = sorted(self.items)
+        if distribution == "uniform":
+            return self.rng.sample(keys, min(count, len(keys)))
+        if distribution != "realistic":
+            raise ValueError(f"distribution must be one of {DISTRIBUTIONS}")
+        newest = max(self.items[k]["createdAt"] for k in keys)
+        since = _iso(datetime.fromisoformat(newest.replace("Z", "+00:00")) - RECENT)
+        recent = [k for k in keys if self.items[k]["createdAt"] >= since]
+        older = [k for k in keys if self.items[k]["createdAt"] < since]
+        from_recent = min(len(recent), round(count * RECENT_SHARE))
+        picked = self.rng.sample(recent, from_recent) + self.rng.sample(older, min(len(older), count - from_recent))
+        self.rng.shuffle(picked)
+        return picked
+
+    def write_incremental(
+        self,
+        landing: Path,
+        number: int,
+        fraction: float = 0.01,
+        distribution: str = "realistic",
+        count: int | None = None,
+    ) -> dict[str, int]:
+        """The number-th hourly window after T0, touching `count` items (default: `fraction` of them)."""
         start, end = T0 + timedelta(hours=number - 1), T0 + timedelta(hours=number)
-        keys = self.rng.sample(sorted(self.items), int(len(self.items) * fraction))
+        keys = self.changed_keys(count if count is not None else int(len(self.items) * fraction), distribution)
         changes, counts = [], {"updates": 0, "inserts": 0, "deletes": 0}
         for index, key in enumerate(keys):
             old = self.items[key]
