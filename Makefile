@@ -44,7 +44,7 @@ bench: install
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
 samples: install
-	$(BIN)/python scripts/make_samples.py
+	$(BIN)/python -m scripts.make_samples
 
 clean:
 	rm -rf $(VENV) $(DEMO_LAKE) dist build *.egg-info

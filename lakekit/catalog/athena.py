@@ -18,36 +18,37 @@ class QueryError(RuntimeError):
 # `_ATHENA_CONF`) was checked against Trino's documented semantics, nulls and edge cases included:
 # sqlglot expression class -> what was checked. Any other function is refused (an allow-list), so a
 # local answer is never silently different from Athena's.
-SAME_AS_ATHENA: dict[str, str] = {
-    "Count": "count(*), count(x), count(DISTINCT x): nulls not counted",
-    "CountIf": "count_if(p): rows where p is true; null is not true",
-    "Sum": "nulls skipped, all-null or no rows: NULL; a decimal keeps its scale; overflow is an error (ANSI)",
-    "Min": "nulls skipped, no rows: NULL",
-    "Max": "nulls skipped, no rows: NULL",
-    "Coalesce": "first non-null argument",
-    "Nullif": "NULL when equal, else the first argument",
-    "If": "if(p, a[, b]): b (or NULL) when p is false or NULL",
-    "Case": "CASE: the ELSE (or NULL) when no branch is true",
-    "Cast": "ANSI casts: a value that cannot be converted is an error, as on Athena",
-    "TryCast": "try_cast: NULL when the value cannot be converted",
-    "Lower": "lower: NULL stays NULL",
-    "Upper": "upper: NULL stays NULL",
-    "Length": "length: characters (code points), NULL stays NULL",
-    "Concat": "concat: NULL if any argument is NULL",
-    "ArraySize": "cardinality: NULL for a NULL array (spark.sql.legacy.sizeOfNull=false; Spark's legacy answer is -1)",
-    "ArrayContains": "contains: NULL when the array holds a NULL and no match, NULL for a NULL array",
-    "ArraySort": "array_sort(a): ascending, NULLs last",
-    "ArrayToString": "array_join(a, sep[, null_replacement]): NULL elements skipped unless replaced",
-    "ArrayAgg": "array_agg(x): NULL values kept, no rows: NULL (translated to keep them: collect_list drops NULLs)",
-    "DateDiff": "date_diff(unit, a, b) for units up to a week: whole units, truncated toward zero",
-    "TimestampTrunc": "date_trunc(unit, t): weeks start on Monday; session time zone UTC",
-    "Year": "year(t)",
-    "Month": "month(t)",
-    "Day": "day(t)",
-    "Hour": "hour(t)",
-    "RowNumber": "row_number() OVER (...)",
-    "Rank": "rank() OVER (...)",
-    "DenseRank": "dense_rank() OVER (...)",
+SAME_AS_ATHENA: dict[str, tuple[str, str]] = {
+    "Count": ("count", "count(*), count(x), count(DISTINCT x): nulls not counted"),
+    "CountIf": ("count_if", "rows where the condition is true; NULL is not true"),
+    "Sum": ("sum", "nulls skipped; all-null or no rows: NULL; a decimal keeps its scale; overflow fails (ANSI)"),
+    "Min": ("min", "nulls skipped; no rows: NULL"),
+    "Max": ("max", "nulls skipped; no rows: NULL"),
+    "Coalesce": ("coalesce", "the first non-null argument"),
+    "Nullif": ("nullif", "NULL when equal, else the first argument"),
+    "If": ("if", "if(p, a[, b]): b (or NULL) when p is false or NULL"),
+    "Case": ("CASE", "the ELSE (or NULL) when no branch is true"),
+    "Cast": ("CAST", "ANSI casts: a value that cannot be converted fails the query, as on Athena"),
+    "TryCast": ("try_cast", "NULL when the value cannot be converted"),
+    "Lower": ("lower", "NULL stays NULL"),
+    "Upper": ("upper", "NULL stays NULL"),
+    "Length": ("length", "characters (code points); NULL stays NULL"),
+    "Concat": ("concat", "NULL if any argument is NULL"),
+    "Array": ("ARRAY[...]", "the array of its arguments, NULLs kept"),
+    "ArraySize": ("cardinality", "NULL for a NULL array (spark.sql.legacy.sizeOfNull=false; Spark's legacy is -1)"),
+    "ArrayContains": ("contains", "NULL when the array holds a NULL and no match, or is NULL"),
+    "ArraySort": ("array_sort", "array_sort(a): ascending, NULLs last"),
+    "ArrayToString": ("array_join", "NULL elements skipped unless a null_replacement is given"),
+    "ArrayAgg": ("array_agg", "NULLs kept, no rows: NULL (rewritten: Spark's collect_list drops NULLs)"),
+    "DateDiff": ("date_diff", "units millisecond to week: whole units between, truncated toward zero"),
+    "TimestampTrunc": ("date_trunc", "weeks start on Monday; the session's time zone is UTC"),
+    "Year": ("year", "NULL stays NULL"),
+    "Month": ("month", "NULL stays NULL"),
+    "Day": ("day", "NULL stays NULL"),
+    "Hour": ("hour", "NULL stays NULL"),
+    "RowNumber": ("row_number", "window function"),
+    "Rank": ("rank", "window function: ties share a rank, gaps after"),
+    "DenseRank": ("dense_rank", "window function: ties share a rank, no gaps"),
 }
 # Functions Spark runs but answers differently: refused with Athena's behaviour named.
 DIFFERENT_ON_SPARK: dict[str, str] = {
@@ -67,11 +68,9 @@ _ATHENA_CONF = {"spark.sql.legacy.sizeOfNull": "false", "spark.sql.ansi.enabled"
 
 
 def _function_name(node) -> str:
-    from sqlglot import exp
-
-    if isinstance(node, exp.Anonymous):
-        return str(node.this).lower()
-    return node.sql_name().lower() if node.sql_name() != "ANONYMOUS" else type(node).__name__.lower()
+    """The function as the SQL names it on Athena (greatest, substr, mystery...)."""
+    text = node.sql(dialect="athena")
+    return text.split("(", 1)[0].strip().lower() or type(node).__name__.lower()
 
 
 def check_functions(statement) -> None:
@@ -112,17 +111,15 @@ def check_functions(statement) -> None:
 
 
 def _checked_names() -> list[str]:
-    import sqlglot.expressions as exp
-
-    names = []
-    for kind in SAME_AS_ATHENA:
-        cls = getattr(exp, kind)
-        names.append("case" if kind == "Case" else cls.sql_names()[0].lower() if cls.sql_names() else kind.lower())
-    return names
+    return [name for name, _ in SAME_AS_ATHENA.values()]
 
 
-def _keep_nulls_in_array_agg(statement):
-    """array_agg keeps NULLs and gives NULL over no rows on Athena; Spark's collect_list drops NULLs."""
+def _as_athena_answers(statement):
+    """Rewrites where sqlglot's Spark SQL would answer differently or not at all.
+
+    array_agg keeps NULLs and gives NULL over no rows on Athena, where Spark's collect_list drops NULLs;
+    if(p, a) is NULL when p is not true on Athena, where Spark's if needs its third argument.
+    """
     import sqlglot
     from sqlglot import exp
 
@@ -132,6 +129,9 @@ def _keep_nulls_in_array_agg(statement):
             f"IF(COUNT(1) = 0, NULL, TRANSFORM(COLLECT_LIST(STRUCT({value} AS v)), e -> e.v))", read="spark"
         )
         node.replace(replacement)
+    for node in list(statement.find_all(exp.If)):
+        if node.args.get("false") is None:
+            node.set("false", exp.Null())
     return statement
 
 
@@ -150,7 +150,7 @@ def to_spark_sql(sql: str) -> str:
     if len(statements) != 1:
         raise QueryError(f"expected one SQL statement, found {len(statements)}")
     check_functions(statements[0])
-    return _keep_nulls_in_array_agg(statements[0]).sql(dialect="spark")
+    return _as_athena_answers(statements[0]).sql(dialect="spark")
 
 
 @contextlib.contextmanager
