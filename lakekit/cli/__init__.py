@@ -385,7 +385,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ns = parser().parse_args(argv)
+    try:
+        ns = parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a bad command line (2, its one-line message printed)
+        return stop.code if isinstance(stop.code, int) else 2
     if getattr(ns, "verbose", False):
         os.environ["LAKE_VERBOSE"] = "1"  # read where the SparkSession is made
     try:

@@ -43,7 +43,7 @@ def drop_databases(spark):
         spark.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
 
 
-def test_parquet_layer_crawl_creates_updates_and_flags_drift(spark, lake_root, drop_databases):
+def test_parquet_layer_crawl_creates_updates_and_flags_drift(spark, lake_root, drop_databases, capsys):
     drop_databases.append("partners")
     settings = load_settings("local", lake_root)
     orders = Path(lake_root) / "partners" / "orders"
@@ -121,6 +121,13 @@ def test_parquet_layer_crawl_creates_updates_and_flags_drift(spark, lake_root, d
         "p_date=2026-11-24",
     ]
     assert sorted(r.order_id for r in spark.table("partners.orders").collect()) == ["o1", "o2", "o3", "o4", "o6"]
+
+    # Through the CLI the drift, still there, is an exit status a script can test (3; 2 is an error).
+    capsys.readouterr()
+    assert cli.main(["crawl", "partners", "--lake-root", lake_root]) == 3
+    out, err = capsys.readouterr()
+    assert "partners.orders: SCHEMA DRIFT column amount" in out
+    assert err == "lake: schema drift in partners.orders: not applied (see above)\n"
 
     # `lake tables` lists crawled tables under the lake root, counted through the metastore.
     crawled = [(i.name, i.format, i.partition_keys, i.partitions, i.rows) for i in describe_tables(spark, settings)]
