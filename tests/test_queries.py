@@ -413,3 +413,16 @@ def test_athena_functions_become_spark_functions():
     )
     with pytest.raises(QueryError, match="cannot read the SQL"):
         to_spark_sql("SELECT FROM WHERE (")
+
+
+def test_lake_query_answers_as_athena_in_the_database_asked(demo, capsys):
+    # Unqualified names resolve in --database (default curated), as on Athena.
+    sql = "SELECT campaign_id, count(*) AS tasks FROM campaign_tasks GROUP BY campaign_id ORDER BY 1"
+    assert cli.main(["query", "--lake-root", demo, "--database", "curated", "--format", "csv", "-e", sql]) == 0
+    assert capsys.readouterr().out.splitlines() == ["campaign_id,tasks", "CAMP#spring,3", "CAMP#winter,2"]
+    assert cli.main(["query", "--lake-root", demo, "--database", "nope", "-e", sql]) == 2
+    assert capsys.readouterr().err.startswith("lake: database 'nope' does not exist locally; databases: ")
+    # cardinality of a NULL array is NULL on Athena (Spark's legacy size says -1).
+    sql = "SELECT cardinality(CAST(NULL AS ARRAY(VARCHAR))) AS n, cardinality(ARRAY['a']) AS m, true AS t"
+    assert cli.main(["query", "--lake-root", demo, "--format", "csv", "-e", sql]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n,m,t", ",1,true"]
