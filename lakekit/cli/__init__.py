@@ -129,7 +129,7 @@ def cmd_bookmarks(ns) -> int:
                 )
             return 0
         rows = [
-            (name, documents[name].get("updated_at") or "-", _position_summary(documents[name]["position"]))
+            (name, documents[name].get("updated_at") or "-", _position_summary(documents[name].get("position") or {}))
             if documents[name]
             else (name, "-", "no bookmark: the next run processes everything")
             for name in names
