@@ -28,3 +28,17 @@ def test_the_group_is_cleared_after_the_step(spark):
     assert group.startswith("lake-step-")
     assert snapshot(spark, group).total >= 1
     assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_progress_is_a_live_line_that_goes_away(spark):
+    out = Terminal()
+    with spark_progress(spark, "live_step", out=out):
+        spark.sparkContext.parallelize(range(2), 2).map(lambda x: time.sleep(1.2) or x).collect()
+    shown = out.getvalue()
+    assert "live_step" in shown and "Spark tasks" in shown
+    assert "\x1b[" in shown  # drawn with cursor control (rich), erased at the end: transient
