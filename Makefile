@@ -18,8 +18,8 @@ $(STAMP): setup.py
 
 demo: install
 	rm -rf $(DEMO_LAKE)
-	mkdir -p $(DEMO_LAKE)
-	cp -R samples/landing $(DEMO_LAKE)/landing
+	$(BIN)/lake init --lake-root $(DEMO_LAKE)
+	cp -R samples/landing/. $(DEMO_LAKE)/landing/
 	$(BIN)/lake workflow run campaign --lake-root $(DEMO_LAKE)
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) --limit 10 -e "SELECT user_id, campaign_id, task_id, task_progress_state, validated_at, task_deadline, created_date FROM curated.campaign_task_progress ORDER BY user_id, campaign_id, task_id"
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) queries/task_completion_by_campaign.sql
@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/python -m bench.run --scale $(or $(SCALE),1.0) --growth-scale $(GROWTH_SCALE)
 
 samples: install
-	$(BIN)/python scripts/make_samples.py
+	$(BIN)/python -m scripts.make_samples
 
 clean:
 	rm -rf $(VENV) $(DEMO_LAKE) dist build *.egg-info

@@ -13,10 +13,11 @@ setup(
     + ["lakekit"]
     + [f"lakekit.{p}" for p in find_packages("lakekit")],
     package_dir={"lakekit.conf": "conf"},
-    package_data={"catalog": ["*/*.yaml"], "lakekit.conf": ["*.yaml"]},
+    package_data={"catalog": ["*/*.yaml"], "lakekit.conf": ["*.yaml"], "lakekit.core": ["*.properties"]},
     install_requires=[
         "pyyaml>=6",
         "boto3>=1.34",
+        "rich>=13",  # progress and the console: a live display on a terminal, plain lines otherwise
     ],
     extras_require={
         # Glue 5.1 ships these; locally they are installed explicitly, pinned to the runtime.

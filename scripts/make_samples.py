@@ -1,6 +1,7 @@
 """Write samples/: small DynamoDB exports of user_Campaign and campaignInfo in AWS's exact layout.
 
-They cover what the pipeline must handle: missing and empty lists, an unknown task and campaign,
+They cover what the pipeline must handle and the states users look for (completed, failed, pending
+and in-progress tasks): missing and empty lists, an unknown task and campaign,
 timestamps with offsets, a task listed twice, an empty failure reason, a malformed line, an item
 without its sort key, an incremental export with an insert, an update and a delete, a campaign
 whose deadline moved, and an export still being written. Run: python scripts/make_samples.py
@@ -121,6 +122,27 @@ USERS = [
         "totalTaskRewardsEarned": Decimal("1"),
         "progressDetails": [task("TASK#signup", "PENDING", "2026-11-16T08:05:00Z", "1")],
     },  # unknown campaign
+    {
+        "userID": "USER#kim",
+        "campaignID": "CAMP#winter",
+        "userCampaignProgressState": "IN_PROGRESS",
+        "createdAt": "2026-11-18T08:00:00Z",
+        "updatedAt": "2026-11-19T12:00:00Z",
+        "totalTaskRewardsEarned": Decimal("0"),
+        "progressDetails": [
+            task("TASK#streak3", "FAILED", "2026-11-18T12:00:00Z", "0", "streak broken"),
+            task("TASK#streak7", "IN_PROGRESS", "2026-11-19T12:00:00Z", "0"),
+        ],
+    },  # a failed task and one in progress
+    {
+        "userID": "USER#lena",
+        "campaignID": "CAMP#spring",
+        "userCampaignProgressState": "IN_PROGRESS",
+        "createdAt": "2026-11-19T14:00:00Z",
+        "updatedAt": "2026-11-19T15:00:00Z",
+        "totalTaskRewardsEarned": Decimal("0"),
+        "progressDetails": [task("TASK#signup", "PENDING", "2026-11-19T15:00:00Z", "0")],
+    },  # a task waiting for validation
 ]
 
 BAD_LINES = [

@@ -63,6 +63,41 @@ ALICE = ("USER#alice", "CAMP#spring")
 ALICE_ITEM = ("IN_PROGRESS", "15.5", "2026-11-19 01:30:00", "2026-11-19 10:00:00")
 DAVE_ITEM = ("IN_PROGRESS", "15", "2026-11-17 10:00:00", "2026-11-19 20:00:00")
 
+KIM_ITEM = ("IN_PROGRESS", "0", "2026-11-18 08:00:00", "2026-11-19 12:00:00")
+# kim: streak3 failed, streak7 in progress; lena: signup pending (its deadline follows campaignInfo's).
+KIM_ROWS = [
+    progress_row(
+        "USER#kim",
+        "CAMP#winter",
+        "TASK#streak3",
+        "FAILED",
+        "2026-11-18 12:00:00",
+        "streak broken",
+        "0",
+        *KIM_ITEM,
+        "2026-12-05 00:00:00",
+    ),
+    progress_row(
+        "USER#kim",
+        "CAMP#winter",
+        "TASK#streak7",
+        "IN_PROGRESS",
+        "2026-11-19 12:00:00",
+        None,
+        "0",
+        *KIM_ITEM,
+        "2026-12-09 18:30:00",
+    ),
+]
+LENA_ITEM = ("IN_PROGRESS", "0", "2026-11-19 14:00:00", "2026-11-19 15:00:00")
+
+
+def lena_row(deadline: str) -> tuple:
+    return progress_row(
+        "USER#lena", "CAMP#spring", "TASK#signup", "PENDING", "2026-11-19 15:00:00", None, "0", *LENA_ITEM, deadline
+    )
+
+
 AFTER_FULL = [
     progress_row(
         *ALICE, "TASK#share", "COMPLETED", "2026-11-19 09:30:00", None, "5.5", *ALICE_ITEM, "2026-11-26 00:00:00"
@@ -98,6 +133,8 @@ AFTER_FULL = [
         "2026-11-16 08:00:00",
         None,
     ),
+    *KIM_ROWS,
+    lena_row("2026-11-25 10:00:00"),
 ]
 
 AFTER_INCREMENTAL = [
@@ -138,6 +175,8 @@ AFTER_INCREMENTAL = [
         "2026-11-20 06:50:00",
         "2026-12-05 00:00:00",
     ),
+    *KIM_ROWS,
+    lena_row("2026-11-27 10:00:00"),  # the signup deadline moved by two days
 ]
 
 
@@ -164,8 +203,9 @@ def test_cli_runs_the_campaign_workflow_on_the_samples(spark, tmp_path):
         for line in f.read_text().splitlines()
     ]
     assert sorted((q["reason"], q["line_number"], q["text"][:40]) for q in quarantined) == [
-        ("missing key attribute campaignID", 4, '{"Item":{"userID":{"S":"USER#gina"},"use'),
-        ("not valid JSON", 3, '{"Item":{"userID":{"S":"USER#frank"},"ca'),
+        # 9 lines dealt to 2 files in turn: frank (8th line) is the 4th of the second, gina the 5th of the first.
+        ("missing key attribute campaignID", 5, '{"Item":{"userID":{"S":"USER#gina"},"use'),
+        ("not valid JSON", 4, '{"Item":{"userID":{"S":"USER#frank"},"ca'),
     ]
     assert all(
         q["source_file"].startswith(f"landing/dynamodb/user_Campaign/AWSDynamoDB/{FULL['user_Campaign']}/data/")
@@ -193,7 +233,8 @@ def test_cli_runs_the_campaign_workflow_on_the_samples(spark, tmp_path):
         "WHERE campaign_id = 'CAMP#spring' ORDER BY user_id, task_id",
     )
     assert [json.loads(line) for line in query.stdout.splitlines() if line.startswith("{")] == [
-        {"user_id": "USER#alice", "task_id": "TASK#share", "task_deadline": "2026-11-26 00:00:00"},
-        {"user_id": "USER#alice", "task_id": "TASK#signup", "task_deadline": "2026-11-27 10:00:00"},
-        {"user_id": "USER#bob", "task_id": "TASK#signup", "task_deadline": "2026-11-27 10:00:00"},
+        {"user_id": "USER#alice", "task_id": "TASK#share", "task_deadline": "2026-11-26 00:00:00.000"},
+        {"user_id": "USER#alice", "task_id": "TASK#signup", "task_deadline": "2026-11-27 10:00:00.000"},
+        {"user_id": "USER#bob", "task_id": "TASK#signup", "task_deadline": "2026-11-27 10:00:00.000"},
+        {"user_id": "USER#lena", "task_id": "TASK#signup", "task_deadline": "2026-11-27 10:00:00.000"},
     ]

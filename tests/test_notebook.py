@@ -37,8 +37,13 @@ def test_campaign_exploration_runs_on_the_demo_lake(spark, tmp_path_factory, mon
     assert [o for o in outputs if o.output_type == "error"] == []
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout")
     assert f"lake {lake_root}: curated.campaign_task_progress, curated.campaign_tasks\n" in printed
-    for user in ("USER#alice", "USER#bob", "USER#dave", "USER#heidi"):
+    for user in ("USER#alice", "USER#bob", "USER#dave", "USER#heidi", "USER#kim", "USER#lena"):
         assert user in printed
-    assert "6 progress rows, 0 validated after the deadline, no deadline: ['CAMP#winter TASK#bonus']" in printed
+    for state in ("COMPLETED", "FAILED", "PENDING", "IN_PROGRESS"):
+        assert state in printed
+    assert "9 progress rows, 0 validated after the deadline, no deadline: ['CAMP#winter TASK#bonus']" in printed
+    # Spark's JVM logs nothing into the notebook (the kernel's stderr is shown in it).
+    logged = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stderr")
+    assert logged == ""
     figures = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
     assert len(figures) == 1

@@ -27,8 +27,10 @@ def ts(text: str) -> datetime:
 
 # Derived by hand from scripts/make_samples.py, the state after every complete export: alice (spring:
 # signup and share done), bob (spring: signup done), dave (winter: streak3 and the unknown TASK#bonus),
-# heidi (winter: streak3); erin deleted, carol with no progress. Tasks: spring signup (deadline moved to
-# 11-27 10:00 UTC), share (11-26 00:00), review (11-30 23:30); winter streak3 (12-05), streak7 (12-09 18:30).
+# heidi (winter: streak3), kim (winter: streak3 FAILED 11-18 12:00, streak7 IN_PROGRESS 11-19 12:00),
+# lena (spring: signup PENDING 11-19 15:00); erin deleted, carol with no progress. Tasks: spring signup
+# (deadline moved to 11-27 10:00 UTC), share (11-26 00:00), review (11-30 23:30); winter streak3 (12-05),
+# streak7 (12-09 18:30).
 EXPECTED: dict[str, tuple[list[tuple[str, str]], list[tuple]]] = {
     "task_completion_by_campaign.sql": (
         [
@@ -36,13 +38,14 @@ EXPECTED: dict[str, tuple[list[tuple[str, str]], list[tuple]]] = {
             ("task_id", "string"),
             ("users", "bigint"),
             ("completed", "bigint"),
-            ("completion_rate", "decimal(5,3)"),
+            ("completion_rate", "double"),
         ],
         [
-            ("CAMP#spring", "TASK#share", 1, 1, Decimal("1.000")),
-            ("CAMP#spring", "TASK#signup", 2, 2, Decimal("1.000")),
-            ("CAMP#winter", "TASK#bonus", 1, 1, Decimal("1.000")),
-            ("CAMP#winter", "TASK#streak3", 2, 2, Decimal("1.000")),
+            ("CAMP#spring", "TASK#share", 1, 1, 1.0),
+            ("CAMP#spring", "TASK#signup", 3, 2, 2 / 3),  # alice, bob done; lena pending
+            ("CAMP#winter", "TASK#bonus", 1, 1, 1.0),
+            ("CAMP#winter", "TASK#streak3", 3, 2, 2 / 3),  # dave, heidi done; kim failed
+            ("CAMP#winter", "TASK#streak7", 1, 0, 0.0),  # kim in progress
         ],
     ),
     "validations_after_deadline.sql": (
@@ -56,10 +59,14 @@ EXPECTED: dict[str, tuple[list[tuple[str, str]], list[tuple]]] = {
         [
             # alice 11-19 09:30 -> 11-26 00:00 is 158.5 h, whole hours counted.
             ("CAMP#spring", "TASK#share", 1, 0, 158),
-            # bob 11-20 06:40 -> 11-27 10:00 (171 h 20 min) is nearer than alice 11-19 07:00 (195 h).
-            ("CAMP#spring", "TASK#signup", 2, 0, 171),
-            # heidi 11-20 06:50 -> 12-05 00:00 (353 h 10 min); dave 11-19 20:00 (364 h). TASK#bonus has no deadline.
-            ("CAMP#winter", "TASK#streak3", 2, 0, 353),
+            # bob 11-20 06:40 -> 11-27 10:00 (171 h 20 min) is nearer than lena 11-19 15:00 (187 h) and
+            # alice 11-19 07:00 (195 h).
+            ("CAMP#spring", "TASK#signup", 3, 0, 171),
+            # heidi 11-20 06:50 -> 12-05 00:00 (353 h 10 min); dave 11-19 20:00 (364 h); kim 11-18 12:00 (396 h).
+            # TASK#bonus has no deadline.
+            ("CAMP#winter", "TASK#streak3", 3, 0, 353),
+            # kim 11-19 12:00 -> 12-09 18:30: 20 days 6 h 30 min, 486 whole hours.
+            ("CAMP#winter", "TASK#streak7", 1, 0, 486),
         ],
     ),
     "rewards_earned_per_day.sql": (
@@ -88,7 +95,25 @@ EXPECTED: dict[str, tuple[list[tuple[str, str]], list[tuple]]] = {
         ],
         [
             ("USER#bob", "CAMP#spring", 2, "TASK#review, TASK#share", ts("2026-11-26 00:00"), ts("2026-11-20 06:40")),
+            # lena's pending signup is open too; her share deadline ties with bob's, user_id breaks the tie.
+            (
+                "USER#lena",
+                "CAMP#spring",
+                3,
+                "TASK#review, TASK#share, TASK#signup",
+                ts("2026-11-26 00:00"),
+                ts("2026-11-19 15:00"),
+            ),
             ("USER#alice", "CAMP#spring", 1, "TASK#review", ts("2026-11-30 23:30"), ts("2026-11-19 09:30")),
+            # kim's failed streak3 is not completed: still open, and the nearer deadline.
+            (
+                "USER#kim",
+                "CAMP#winter",
+                2,
+                "TASK#streak3, TASK#streak7",
+                ts("2026-12-05 00:00"),
+                ts("2026-11-19 12:00"),
+            ),
             # dave's last validation is TASK#bonus, not a task of the campaign but a validation all the same.
             ("USER#dave", "CAMP#winter", 1, "TASK#streak7", ts("2026-12-09 18:30"), ts("2026-11-19 21:00")),
             ("USER#heidi", "CAMP#winter", 1, "TASK#streak7", ts("2026-12-09 18:30"), ts("2026-11-20 06:50")),
@@ -117,9 +142,10 @@ EXPECTED: dict[str, tuple[list[tuple[str, str]], list[tuple]]] = {
             ("rewards_earned", "decimal(38,6)"),
         ],
         [
-            # 10 + 5.5 + 20 on offer; alice 15.5 + bob 10 earned. CAMP#draft has no tasks and no users.
-            ("CAMP#spring", 3, Decimal("35.5"), ts("2026-11-30 23:30"), 2, 3, Decimal("25.5")),
-            ("CAMP#winter", 2, Decimal("55.25"), ts("2026-12-09 18:30"), 2, 3, Decimal("33")),
+            # 10 + 5.5 + 20 on offer; alice 15.5 + bob 10 (+ lena 0) earned. CAMP#draft has no tasks and no users.
+            ("CAMP#spring", 3, Decimal("35.5"), ts("2026-11-30 23:30"), 3, 3, Decimal("25.5")),
+            # dave 18 + heidi 15 (+ kim 0) earned.
+            ("CAMP#winter", 2, Decimal("55.25"), ts("2026-12-09 18:30"), 3, 3, Decimal("33")),
         ],
     ),
 }
@@ -147,9 +173,9 @@ def test_lake_query_prints_a_readable_table_csv_and_json(demo, capsys):
     file = str(QUERIES / "tasks_without_deadline.sql")
     assert cli.main(["query", file, "--lake-root", demo]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "campaign_id | task_id    | reason               | users | first_validated_at  | rewards_earned",
-        "------------+------------+----------------------+-------+---------------------+---------------",
-        "CAMP#winter | TASK#bonus | task not in campaign | 1     | 2026-11-19 21:00:00 | 3.000000",
+        "campaign_id | task_id    | reason               | users | first_validated_at      | rewards_earned",
+        "------------+------------+----------------------+-------+-------------------------+---------------",
+        "CAMP#winter | TASK#bonus | task not in campaign | 1     | 2026-11-19 21:00:00.000 | 3.000000",
         "(1 row)",
     ]
     assert cli.main(["query", "--lake-root", demo, "--format", "csv", str(QUERIES / "rewards_earned_per_day.sql")]) == 0
@@ -168,8 +194,8 @@ def test_lake_query_prints_a_readable_table_csv_and_json(demo, capsys):
     assert cli.main(["query", "--lake-root", demo, "--format", "json", "--limit", "2", "--show-sql", "-e", sql]) == 0
     out, err = capsys.readouterr()
     assert [json.loads(line) for line in out.splitlines()] == [
-        {"user_id": "USER#dave", "days_left": 15},
-        {"user_id": "USER#heidi", "days_left": 14},
+        {"user_id": "USER#kim", "days_left": 20},  # streak7: 11-19 12:00 -> 12-09 18:30
+        {"user_id": "USER#kim", "days_left": 16},  # streak3: 11-18 12:00 -> 12-05 00:00
     ]
     assert "DATEDIFF(DAY, validated_at, task_deadline)" in err
 
@@ -187,10 +213,10 @@ def test_lake_tables_lists_every_table_with_its_counts(demo, capsys):
     listed = {row["table"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     updates = {name: listed[name].pop("last_update_utc") for name in listed}
     written = {
-        "raw.user_campaign": ("parquet", "p_date (1)", 8),  # 5 full-export items (2 bad lines apart) + 3 changes
+        "raw.user_campaign": ("parquet", "p_date (1)", 10),  # 7 full-export items (2 bad lines apart) + 3 changes
         "raw.campaign_info": ("parquet", "p_date (1)", 4),  # 3 campaigns + 1 change
         "curated.campaign_tasks": ("delta", "-", 5),
-        "curated.campaign_task_progress": ("delta", "created_date (3)", 6),  # 11-17, 11-19, 11-20
+        "curated.campaign_task_progress": ("delta", "created_date (4)", 9),  # 11-17, 11-18, 11-19, 11-20
     }
     expected = {}
     for table in all_tables():
@@ -270,9 +296,12 @@ def test_lake_query_env_aws_runs_the_file_on_athena(moto_athena, capsys):
     file = QUERIES / "task_completion_by_campaign.sql"
     argv = ["query", str(file), "--env", "aws", "--lake-root", "s3://lake-bucket/lake", "--format", "json"]
     assert cli.main(argv) == 0
-    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
-        {"campaign_id": "CAMP#spring", "users": 2, "completion_rate": "0.667", "last": "2026-11-20 06:40:00.000"},
-        {"campaign_id": "CAMP#winter", "users": 3, "completion_rate": "1.000", "last": None},
+    out = capsys.readouterr().out
+    # Decimals are JSON numbers, with Athena's digits (not through a float).
+    assert '"completion_rate": 0.667' in out and '"completion_rate": 1.000' in out
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"campaign_id": "CAMP#spring", "users": 2, "completion_rate": 0.667, "last": "2026-11-20 06:40:00.000"},
+        {"campaign_id": "CAMP#winter", "users": 3, "completion_rate": 1.0, "last": None},
     ]
     client = boto3.client("athena")
     [execution_id] = client.list_query_executions()["QueryExecutionIds"]
@@ -382,8 +411,21 @@ def test_run_athena_stops_a_query_that_outlives_its_timeout():
 
 
 def test_athena_functions_become_spark_functions():
-    assert to_spark_sql("SELECT date_diff('hour', a, b), approx_distinct(u), CAST(x AS VARCHAR) FROM t ORDER BY 1") == (
-        "SELECT DATEDIFF(HOUR, a, b), APPROX_COUNT_DISTINCT(u), CAST(x AS STRING) FROM t ORDER BY 1 NULLS LAST"
+    assert to_spark_sql("SELECT date_diff('hour', a, b), count_if(u > 1), CAST(x AS VARCHAR) FROM t ORDER BY 1") == (
+        "SELECT DATEDIFF(HOUR, a, b), COUNT_IF(u > 1), CAST(x AS STRING) FROM t ORDER BY 1 NULLS LAST"
     )
     with pytest.raises(QueryError, match="cannot read the SQL"):
         to_spark_sql("SELECT FROM WHERE (")
+
+
+def test_lake_query_answers_as_athena_in_the_database_asked(demo, capsys):
+    # Unqualified names resolve in --database (default curated), as on Athena.
+    sql = "SELECT campaign_id, count(*) AS tasks FROM campaign_tasks GROUP BY campaign_id ORDER BY 1"
+    assert cli.main(["query", "--lake-root", demo, "--database", "curated", "--format", "csv", "-e", sql]) == 0
+    assert capsys.readouterr().out.splitlines() == ["campaign_id,tasks", "CAMP#spring,3", "CAMP#winter,2"]
+    assert cli.main(["query", "--lake-root", demo, "--database", "nope", "-e", sql]) == 2
+    assert capsys.readouterr().err.startswith("lake: database 'nope' does not exist locally; databases: ")
+    # cardinality of a NULL array is NULL on Athena (Spark's legacy size says -1).
+    sql = "SELECT cardinality(CAST(NULL AS ARRAY(VARCHAR))) AS n, cardinality(ARRAY['a']) AS m, true AS t"
+    assert cli.main(["query", "--lake-root", demo, "--format", "csv", "-e", sql]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n,m,t", ",1,true"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,8 +14,129 @@ class QueryError(RuntimeError):
     """The SQL could not be read, or the query failed; the message says which query and why."""
 
 
+# The functions of Athena SQL whose Spark translation (sqlglot's, with the session settings of
+# `_ATHENA_CONF`) was checked against Trino's documented semantics, nulls and edge cases included:
+# sqlglot expression class -> what was checked. Any other function is refused (an allow-list), so a
+# local answer is never silently different from Athena's.
+SAME_AS_ATHENA: dict[str, tuple[str, str]] = {
+    "Count": ("count", "count(*), count(x), count(DISTINCT x): nulls not counted"),
+    "CountIf": ("count_if", "rows where the condition is true; NULL is not true"),
+    "Sum": ("sum", "nulls skipped; all-null or no rows: NULL; a decimal keeps its scale; overflow fails (ANSI)"),
+    "Min": ("min", "nulls skipped; no rows: NULL"),
+    "Max": ("max", "nulls skipped; no rows: NULL"),
+    "Coalesce": ("coalesce", "the first non-null argument"),
+    "Nullif": ("nullif", "NULL when equal, else the first argument"),
+    "If": ("if", "if(p, a[, b]): b (or NULL) when p is false or NULL"),
+    "Case": ("CASE", "the ELSE (or NULL) when no branch is true"),
+    "Cast": ("CAST", "ANSI casts: a value that cannot be converted fails the query, as on Athena"),
+    "TryCast": ("try_cast", "NULL when the value cannot be converted"),
+    "Lower": ("lower", "NULL stays NULL"),
+    "Upper": ("upper", "NULL stays NULL"),
+    "Length": ("length", "characters (code points); NULL stays NULL"),
+    "Concat": ("concat", "NULL if any argument is NULL"),
+    "Array": ("ARRAY[...]", "the array of its arguments, NULLs kept"),
+    "ArraySize": ("cardinality", "NULL for a NULL array (spark.sql.legacy.sizeOfNull=false; Spark's legacy is -1)"),
+    "ArrayContains": ("contains", "NULL when the array holds a NULL and no match, or is NULL"),
+    "ArraySort": ("array_sort", "array_sort(a): ascending, NULLs last"),
+    "ArrayToString": ("array_join", "NULL elements skipped unless a null_replacement is given"),
+    "ArrayAgg": ("array_agg", "NULLs kept, no rows: NULL (rewritten: Spark's collect_list drops NULLs)"),
+    "DateDiff": ("date_diff", "units millisecond to week: whole units between, truncated toward zero"),
+    "TimestampTrunc": ("date_trunc", "weeks start on Monday; the session's time zone is UTC"),
+    "Year": ("year", "NULL stays NULL"),
+    "Month": ("month", "NULL stays NULL"),
+    "Day": ("day", "NULL stays NULL"),
+    "Hour": ("hour", "NULL stays NULL"),
+    "RowNumber": ("row_number", "window function"),
+    "Rank": ("rank", "window function: ties share a rank, gaps after"),
+    "DenseRank": ("dense_rank", "window function: ties share a rank, no gaps"),
+}
+# Functions Spark runs but answers differently: refused with Athena's behaviour named.
+DIFFERENT_ON_SPARK: dict[str, str] = {
+    "Avg": "Athena averages a decimal at its own scale (avg of 1.0, 0.0, 0.0 is 0.3) and sums integers exactly; "
+    "Spark adds four decimal places and sums as double. Write CAST(SUM(x) AS DOUBLE) / COUNT(x)",
+    "Round": "Athena keeps the argument's type (a decimal keeps its scale) and rounds a double's binary value "
+    "(round(1.005, 2) is 1.0); Spark changes the scale and rounds the decimal text (1.01)",
+    "Greatest": "Athena's greatest is NULL when any argument is NULL; Spark skips NULLs",
+    "Least": "Athena's least is NULL when any argument is NULL; Spark skips NULLs",
+    "Trim": "Athena trims every whitespace character; Spark only spaces",
+    "Substring": "substr(s, 0) is '' on Athena and the whole string on Spark",
+    "ApproxDistinct": "approximate, with a different error on each engine; count(DISTINCT x) is exact on both",
+}
+_DATE_DIFF_UNITS = {"MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK"}
+# Session settings that make Spark answer as Athena does, applied while a query is analysed.
+_ATHENA_CONF = {"spark.sql.legacy.sizeOfNull": "false", "spark.sql.ansi.enabled": "true"}
+
+
+def _function_name(node) -> str:
+    """The function as the SQL names it on Athena (greatest, substr, mystery...)."""
+    text = node.sql(dialect="athena")
+    return text.split("(", 1)[0].strip().lower() or type(node).__name__.lower()
+
+
+def check_functions(statement) -> None:
+    """Refuse a statement that uses a function not known to give Athena's answer on Spark (see SAME_AS_ATHENA)."""
+    from sqlglot import exp
+
+    for node in statement.find_all(exp.Func):
+        if isinstance(node, (exp.Binary, exp.Connector, exp.Unary)):
+            continue  # operators, not functions
+        kind = type(node).__name__
+        name = _function_name(node)
+        if kind in DIFFERENT_ON_SPARK:
+            raise QueryError(
+                f"{name}() answers differently on Spark: {DIFFERENT_ON_SPARK[kind]}. "
+                "Run it on Athena (--env aws) or as Spark SQL (--dialect spark)"
+            )
+        if kind not in SAME_AS_ATHENA:
+            checked = ", ".join(sorted(_checked_names()))
+            raise QueryError(
+                f"{name}() is not among the functions checked to give Athena's answer locally ({checked}). "
+                "Run it on Athena (--env aws) or as Spark SQL (--dialect spark)"
+            )
+        if kind == "DateDiff":
+            unit = str(node.args.get("unit") or "DAY").strip("'").upper()
+            if unit not in _DATE_DIFF_UNITS:
+                raise QueryError(
+                    f"date_diff('{unit.lower()}', …) is not checked against Athena locally (only "
+                    f"{', '.join(u.lower() for u in sorted(_DATE_DIFF_UNITS))}). Run it on Athena (--env aws)"
+                )
+        if kind == "ArraySort" and node.args.get("expression") is not None:
+            raise QueryError("array_sort with a comparator is not checked against Athena locally; run it on Athena")
+        if kind == "ArrayAgg" and (
+            isinstance(node.this, (exp.Distinct, exp.Order)) or isinstance(node.parent, exp.Window)
+        ):
+            raise QueryError(
+                "array_agg with DISTINCT, ORDER BY or OVER is not checked against Athena locally; run it on Athena"
+            )
+
+
+def _checked_names() -> list[str]:
+    return [name for name, _ in SAME_AS_ATHENA.values()]
+
+
+def _as_athena_answers(statement):
+    """Rewrites where sqlglot's Spark SQL would answer differently or not at all.
+
+    array_agg keeps NULLs and gives NULL over no rows on Athena, where Spark's collect_list drops NULLs;
+    if(p, a) is NULL when p is not true on Athena, where Spark's if needs its third argument.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    for node in list(statement.find_all(exp.ArrayAgg)):
+        value = node.this.sql(dialect="athena")
+        replacement = sqlglot.parse_one(
+            f"IF(COUNT(1) = 0, NULL, TRANSFORM(COLLECT_LIST(STRUCT({value} AS v)), e -> e.v))", read="spark"
+        )
+        node.replace(replacement)
+    for node in list(statement.find_all(exp.If)):
+        if node.args.get("false") is None:
+            node.set("false", exp.Null())
+    return statement
+
+
 def to_spark_sql(sql: str) -> str:
-    """One Athena (Trino) statement as Spark SQL."""
+    """One Athena (Trino) statement as Spark SQL; refused when it uses a function Spark would answer differently."""
     try:
         import sqlglot
         from sqlglot.errors import SqlglotError
@@ -24,15 +146,51 @@ def to_spark_sql(sql: str) -> str:
     try:
         statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
     except SqlglotError as error:
-        raise QueryError(f"cannot read the SQL as Athena SQL: {error}") from None
+        raise QueryError(f"cannot read the SQL as Athena SQL: {error}".splitlines()[0]) from None
     if len(statements) != 1:
         raise QueryError(f"expected one SQL statement, found {len(statements)}")
-    return statements[0].sql(dialect="spark")
+    check_functions(statements[0])
+    return _as_athena_answers(statements[0]).sql(dialect="spark")
 
 
-def run_local(spark, sql: str):
-    """The DataFrame of an Athena query run by Spark on the local catalog."""
-    return spark.sql(to_spark_sql(sql))
+@contextlib.contextmanager
+def _session_for(spark, database: str | None, conf: dict[str, str]) -> Iterator[None]:
+    """While a query is analysed: unqualified names resolve in `database`, and `conf` is set; both restored after."""
+    saved_conf = {key: spark.conf.get(key, None) for key in conf}
+    saved_database = spark.catalog.currentDatabase()
+    if database:
+        if not spark.catalog.databaseExists(database):
+            known = sorted(d.name for d in spark.catalog.listDatabases())
+            raise QueryError(f"database {database!r} does not exist locally; databases: {', '.join(known)}")
+        spark.catalog.setCurrentDatabase(database)
+    for key, value in conf.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved_conf.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+        spark.catalog.setCurrentDatabase(saved_database)
+
+
+def run_spark_sql(spark, spark_sql: str, database: str | None = None, athena: bool = True):
+    """The DataFrame of Spark SQL, analysed now: names resolved in `database`, Athena's settings when `athena`."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        with _session_for(spark, database, _ATHENA_CONF if athena else {}):
+            return spark.sql(spark_sql)
+    except AnalysisException as error:
+        message = " ".join(str(error).split("\n")[0].split())
+        raise QueryError(f"Spark cannot run the query: {message}") from None
+
+
+def run_local(spark, sql: str, database: str | None = None):
+    """The DataFrame of an Athena query run by Spark on the local catalog, as Athena would answer it."""
+    return run_spark_sql(spark, to_spark_sql(sql), database)
 
 
 @dataclass(frozen=True)

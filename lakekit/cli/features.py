@@ -7,7 +7,7 @@ import argparse
 from lakekit.catalog.metastore import has_data
 from lakekit.catalog.model import all_tables, load_table
 from lakekit.cli.output import print_rows
-from lakekit.core.settings import ConfigError, load_settings
+from lakekit.core.settings import ConfigError, load_settings, require_lake_root
 
 
 def add_parser(sub) -> None:
@@ -36,7 +36,7 @@ def cmd_features(ns: argparse.Namespace) -> int:
     from lakekit.core.session import get_spark
     from lakekit.sinks.delta_features import align_features, feature_drift, table_detail
 
-    settings = load_settings(ns.env, ns.lake_root)
+    settings = require_lake_root(load_settings(ns.env, ns.lake_root))
     tables = [load_table(name) for name in ns.table] if ns.table else [t for t in all_tables() if t.format == "delta"]
     for table in tables:
         if table.format != "delta":

@@ -11,14 +11,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakekit.core import state as bm
+from lakekit.core.options import Option, as_option
+from lakekit.core.options import flag as flag
 from lakekit.core.session import get_spark, glue_context
-from lakekit.core.settings import Settings, load_settings
+from lakekit.core.settings import Settings, load_settings, require_lake_root
 from lakekit.core.storage import LockedError, lock_owner, storage_for
 
 log = logging.getLogger(__name__)
 
 # Optional arguments every job understands; Glue's getResolvedOptions would make them required.
-COMMON_OPTIONS = {"env": None, "lake_root": None, "job_bookmark_option": bm.ENABLE, "rebuild": "false"}
+COMMON_OPTIONS: dict[str, Option] = {
+    "env": Option(None, "settings from conf/<env>.yaml (default: $LAKE_ENV, else local)"),
+    "lake_root": Option(None, "the lake root (default: $LAKE_ROOT, else the conf's)"),
+    "job_bookmark_option": Option(
+        bm.ENABLE,
+        "enable: process what is new and advance; disable: everything again, bookmark left; pause: new, not advanced",
+        "choice",
+        bm.OPTIONS,
+    ),
+    "rebuild": Option(
+        "false", "recompute everything from raw (as job-bookmark-disable, but the bookmark advances)", "boolean"
+    ),
+}
 
 
 class JobError(RuntimeError):
@@ -45,26 +59,39 @@ def parse_argv(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def resolve_args(argv: list[str], options: dict[str, str | None]) -> dict[str, Any]:
-    """JOB_NAME (required, as Glue resolves it) plus each optional argument or its default."""
+def job_options(options: dict[str, Option | str | None] | None = None) -> dict[str, Option]:
+    """Every argument a job reads: the common ones, then its own."""
+    return {**COMMON_OPTIONS, **{key: as_option(spec) for key, spec in (options or {}).items()}}
+
+
+def check_values(args: dict[str, str], options: dict[str, Option]) -> None:
+    """Refuse a malformed value of a known argument, naming what it accepts (before any lock or Spark)."""
+    for key, value in args.items():
+        option = options.get(key)
+        problem = option.problem(value) if option is not None else None
+        if problem:
+            raise JobError(f"argument {key}: {problem}")
+
+
+def resolve_args(argv: list[str], options: dict[str, Option | str | None]) -> dict[str, Any]:
+    """JOB_NAME (required, as Glue resolves it) plus each optional argument or its default.
+
+    Arguments the job does not read are left alone: Glue passes its own (--TempDir, --JOB_RUN_ID, ...).
+    """
     given = parse_argv(argv[1:])
     if "JOB_NAME" not in given:
         raise JobError("missing --JOB_NAME")
-    if given.get("job_bookmark_option", bm.ENABLE) not in bm.OPTIONS:
-        raise JobError(f"--job-bookmark-option must be one of {', '.join(bm.OPTIONS)}")
+    known = job_options(options)
+    check_values(given, known)
     try:
         from awsglue.utils import getResolvedOptions
 
         resolved = dict(getResolvedOptions(argv, ["JOB_NAME"]))
     except ImportError:  # pragma: no cover - awsglue is installed with the project
         resolved = {}
-    resolved.update({k: given.get(k, default) for k, default in {**COMMON_OPTIONS, **options}.items()})
+    resolved.update({k: given.get(k, option.default) for k, option in known.items()})
     resolved["JOB_NAME"] = given["JOB_NAME"]
     return resolved
-
-
-def flag(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "y", "on")
 
 
 @dataclass
@@ -104,11 +131,11 @@ def lock_path(settings: Settings, job: str) -> str:
 
 
 @contextlib.contextmanager
-def job_run(argv: list[str], options: dict[str, str | None] | None = None) -> Iterator[JobRun]:
+def job_run(argv: list[str], options: dict[str, Option | str | None] | None = None) -> Iterator[JobRun]:
     """Resolve arguments, take the job's lock (before Spark starts), start the session, init Glue's Job."""
     args = resolve_args(argv, options or {})
     name = args["JOB_NAME"]
-    settings = load_settings(args.get("env"), args.get("lake_root"))
+    settings = require_lake_root(load_settings(args.get("env"), args.get("lake_root")))
     storage = storage_for(settings.lake_root)
     started = time.monotonic()
     try:

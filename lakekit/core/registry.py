@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from lakekit.core.options import Option
+
 PIPELINES_PACKAGE = "lakekit.pipelines"
 
 
@@ -25,13 +27,21 @@ class UnknownJobError(LookupError):
 class Job:
     """A job: its name (the script jobs/<name>.py and the Glue job), what it runs, and its own arguments.
 
-    `options` maps each argument the job reads to its default (None: unset, or the conf's setting).
+    `options` maps each argument the job reads (besides the common ones: lakekit.core.job.COMMON_OPTIONS)
+    to an Option (default, description, accepted values), or to a plain default (None: unset, or the
+    conf's setting), which accepts any text.
     """
 
     name: str
     run: Callable[[Any], None]  # called with the JobRun
-    options: dict[str, str | None] = field(default_factory=dict)
+    options: dict[str, Option | str | None] = field(default_factory=dict)
     description: str = ""
+
+    def option_specs(self) -> dict[str, Option]:
+        """Every argument the job reads, common ones first, each as an Option."""
+        from lakekit.core.job import job_options
+
+        return job_options(self.options)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,23 @@ def workflow(name: str) -> tuple[Step, ...]:
     return known[name]
 
 
+def check_job_args(names: list[str], args: dict[str, str], what: str) -> None:
+    """Refuse, before anything runs, an argument none of these jobs reads or a value it cannot read.
+
+    `what` names the job or workflow in the message, which lists the arguments that are valid.
+    """
+    from lakekit.core.job import JobError, check_values
+
+    specs = [job(name).option_specs() for name in names]
+    valid = sorted({key for spec in specs for key in spec if key not in ("env", "lake_root")})
+    for key in args:
+        if not any(key in spec for spec in specs) or key in ("env", "lake_root"):
+            hint = " (use --env / --lake-root)" if key in ("env", "lake_root") else ""
+            raise JobError(f"{what} has no argument {key!r}{hint}; valid: {', '.join(valid)}")
+    for spec in specs:
+        check_values({k: v for k, v in args.items() if k in spec}, spec)
+
+
 def job_argv(
     step: Step | str,
     lake_root: str | None = None,
@@ -121,7 +148,8 @@ def job_argv(
 def run_job(name: str, argv: list[str]) -> None:
     """Run a job with Glue-style `argv` in this process: what its script under jobs/ does."""
     from lakekit.core.job import job_run
+    from lakekit.core.progress import spark_progress
 
     declared = job(name)
-    with job_run(argv, declared.options) as run:
+    with job_run(argv, declared.options) as run, spark_progress(run.spark, run.name):
         declared.run(run)

@@ -15,6 +15,25 @@ DELTA_PACKAGE = "io.delta:delta-spark_2.12:3.3.2"
 _MANIFEST = "lakekit-jars-{slug}.txt"
 
 
+def verbose() -> bool:
+    """`--verbose` (or LAKE_VERBOSE=1): Spark's own logging as Spark configures it, warnings and INFO lines included."""
+    return os.environ.get("LAKE_VERBOSE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def quiet_log_config() -> Path:
+    """The log4j2 configuration shipped with the package: only errors of Spark's JVM reach the console."""
+    return Path(__file__).with_name("log4j2-quiet.properties")
+
+
+def _quiet_running_jvm() -> None:
+    """Under spark-submit the JVM started before this code: reconfigure its logging before the SparkContext starts."""
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized()
+    jvm = SparkContext._jvm
+    jvm.org.apache.logging.log4j.core.config.Configurator.reconfigure(jvm.java.net.URI(quiet_log_config().as_uri()))
+
+
 def ivy_dir() -> Path:
     return Path(os.environ.get("LAKE_IVY_DIR") or Path.home() / ".cache" / "lakekit" / "ivy").expanduser()
 
@@ -61,12 +80,15 @@ def _local_builder(settings: Settings, extra_conf: dict[str, Any] | None):
         .config(
             "spark.driver.extraJavaOptions",
             " ".join(
-                [
+                option
+                for option in [
                     f"-Dderby.system.home={metastore}",
+                    "" if verbose() else f"-Dlog4j2.configurationFile={quiet_log_config().as_uri()}",
                     spark_conf.get("java_options", ""),
                     os.environ.get("LAKE_JAVA_OPTIONS", ""),
                 ]
-            ).strip(),
+                if option
+            ),
         )
     )
     jars = cached_jars(package)
@@ -92,6 +114,8 @@ def get_spark(settings: Settings, extra_conf: dict[str, Any] | None = None):
     if active is not None:
         return active
     if settings.env == "local":
+        if os.environ.get("PYSPARK_GATEWAY_PORT") and not verbose():
+            _quiet_running_jvm()
         try:
             spark = _local_builder(settings, extra_conf).getOrCreate()
         except Exception as error:
@@ -102,7 +126,9 @@ def get_spark(settings: Settings, extra_conf: dict[str, Any] | None = None):
                     '--classpath)" jobs/<job>.py --JOB_NAME <job> …'
                 ) from error
             raise
-        spark.sparkContext.setLogLevel(os.environ.get("LAKE_SPARK_LOG_LEVEL", "ERROR"))
+        level = os.environ.get("LAKE_SPARK_LOG_LEVEL") or (None if verbose() else "ERROR")
+        if level:
+            spark.sparkContext.setLogLevel(level)
         return spark
     # On Glue the runtime owns Spark's configuration (Delta via --datalake-formats, the Glue Data
     # Catalog via --enable-glue-datacatalog); only session-level settings are applied here.

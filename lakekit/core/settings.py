@@ -72,3 +72,15 @@ def load_settings(env: str | None = None, lake_root: str | None = None) -> Setti
         delta=raw.get("delta") or {},
         sources=raw.get("sources") or {},
     )
+
+
+def require_lake_root(settings: Settings) -> Settings:
+    """The settings, if their local lake root exists: a mistyped root must not silently become an empty lake."""
+    if settings.is_local:
+        root = Path(settings.lake_root.removeprefix("file://"))
+        if not root.is_dir():
+            raise ConfigError(
+                f"lake root {root} does not exist: make it with `lake init --lake-root {root}`, "
+                "or point --lake-root / LAKE_ROOT at an existing lake"
+            )
+    return settings

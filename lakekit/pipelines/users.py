@@ -16,6 +16,7 @@ from pyspark.sql import types as T
 from lakekit.catalog.metastore import register_table
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.job import JobError, JobRun, flag
+from lakekit.core.options import Option
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.state import StateStore
 from lakekit.core.storage import storage_for
@@ -37,18 +38,27 @@ INGEST_JOB = "ingest_users"
 RAW_TABLE = "raw.users"
 CURATED_TABLES = {"curated.users": build_users, "curated.user_locations": build_user_locations}
 
-# Job arguments; None means: the source's setting in conf/<env>.yaml (sources.randomuser).
-INGEST_OPTIONS: dict[str, str | None] = {
-    "url": None,
-    "results": None,
-    "requests": None,
-    "seed": None,
-    "p_date": None,
-    "timeout_seconds": None,
-    "attempts": None,
-    "backoff_seconds": None,
+# Job arguments; a default of None means: the source's setting in conf/<env>.yaml (sources.randomuser).
+_CONF = "default: sources.randomuser in conf"
+INGEST_OPTIONS: dict[str, Option] = {
+    "url": Option(None, f"the API's URL, or file:// of recorded responses ({_CONF})"),
+    "results": Option(None, f"users per request ({_CONF})", "integer", minimum=1),
+    "requests": Option(None, f"requests per run ({_CONF})", "integer", minimum=1),
+    "seed": Option(None, "the API's seed: pages 1..K of one reproducible population"),
+    "p_date": Option(None, "ingestion date of the landed files (default: today, UTC)", "date"),
+    "timeout_seconds": Option(None, f"per try ({_CONF})", "number", minimum=0),
+    "attempts": Option(None, f"tries per request ({_CONF})", "integer", minimum=1),
+    "backoff_seconds": Option(None, f"wait before the 2nd try, doubled after ({_CONF})", "number", minimum=0),
 }
-DAILY_OPTIONS: dict[str, str | None] = {"date": None, "catch_up": "false"}
+DAILY_OPTIONS: dict[str, Option] = {
+    "date": Option(
+        None,
+        "the p_date to process (default: yesterday, UTC; ingested: the last ingestion's)",
+        "date",
+        ("yesterday", "ingested"),
+    ),
+    "catch_up": Option("false", "every complete day not yet processed, or whose raw files changed", "boolean"),
+}
 _FALLBACKS = {"results": 50, "requests": 1, "timeout_seconds": 30, "attempts": 5, "backoff_seconds": 1}
 
 CREDENTIAL_FIELDS = ("password", "salt", "md5", "sha1", "sha256")

@@ -63,12 +63,32 @@ def landing_dir(settings: Settings, table: str) -> str:
     return settings.path("landing", "dynamodb", table, "AWSDynamoDB")
 
 
+def _manifest_data_files(text: str, export_id: str, path: str) -> list[str]:
+    """The data files manifest-files.json lists (one JSON object a line), as paths under the export's data/."""
+    data_files = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ExportError(f"export {export_id}: manifest-files.json line {number} is not JSON ({error})") from None
+        key = entry.get("dataFileS3Key") if isinstance(entry, dict) else None
+        if not isinstance(key, str) or not key.strip():
+            raise ExportError(f"export {export_id}: manifest-files.json line {number} has no dataFileS3Key")
+        # The manifest names S3 keys under the export's original bucket/prefix; the files sit in data/.
+        data_files.append(f"{path}/data/{key.rsplit('/', 1)[-1]}")
+    return data_files
+
+
 def read_export(storage, table: str, path: str) -> Export:
     export_id = path.rstrip("/").rsplit("/", 1)[-1]
     try:
         summary = json.loads(storage.read_text(f"{path}/manifest-summary.json"))
     except json.JSONDecodeError as error:
         raise ExportError(f"export {export_id}: manifest-summary.json is not JSON ({error})") from None
+    if not isinstance(summary, dict):
+        raise ExportError(f"export {export_id}: manifest-summary.json is not a JSON object")
     export_type = summary.get("exportType", FULL)
     if export_type not in (FULL, INCREMENTAL):
         raise ExportError(f"export {export_id}: unknown exportType {export_type!r}")
@@ -77,12 +97,7 @@ def read_export(storage, table: str, path: str) -> Export:
     manifest_path = f"{path}/manifest-files.json"
     if not storage.exists(manifest_path):
         raise ExportError(f"export {export_id}: manifest-summary.json present but manifest-files.json missing")
-    data_files = []
-    for line in storage.read_text(manifest_path).splitlines():
-        if line.strip():
-            # The manifest names S3 keys under the export's original bucket/prefix; the files sit in data/.
-            key = json.loads(line)["dataFileS3Key"]
-            data_files.append(f"{path}/data/{key.rsplit('/', 1)[-1]}")
+    data_files = _manifest_data_files(storage.read_text(manifest_path), export_id, path)
     export = Export(
         table=table,
         export_id=export_id,

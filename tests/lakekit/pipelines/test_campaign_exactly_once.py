@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 
 from lakekit import cli
 from lakekit.catalog.model import load_table
+from lakekit.core import registry
 from lakekit.core.job import JobError, lock_path
 from lakekit.core.settings import load_settings
 from lakekit.core.state import DISABLE, PAUSE, Bookmarks
@@ -238,6 +239,9 @@ def test_reference_run_is_sane(spark, reference):
             ("USER#dave", "CAMP#winter", "TASK#bonus", "COMPLETED", None),
             ("USER#dave", "CAMP#winter", "TASK#streak3", "COMPLETED", "2026-12-05T00:00:00Z"),
             ("USER#heidi", "CAMP#winter", "TASK#streak3", "COMPLETED", "2026-12-05T00:00:00Z"),
+            ("USER#kim", "CAMP#winter", "TASK#streak3", "FAILED", "2026-12-05T00:00:00Z"),
+            ("USER#kim", "CAMP#winter", "TASK#streak7", "IN_PROGRESS", "2026-12-09T18:30:00Z"),
+            ("USER#lena", "CAMP#spring", "TASK#signup", "PENDING", "2026-11-27T10:00:00Z"),
         ],
         PROGRESS_SUMMARY_SCHEMA,
     )
@@ -338,6 +342,9 @@ EXPECTED_PROGRESS_AFTER_LATER_EXPORTS = [
     ("USER#bob", "CAMP#spring", "TASK#signup", "COMPLETED", "2026-11-27T10:00:00Z"),
     ("USER#heidi", "CAMP#winter", "TASK#streak3", "COMPLETED", "2026-12-06T00:00:00Z"),
     ("USER#judy", "CAMP#winter", "TASK#streak7", "COMPLETED", "2026-12-09T18:30:00Z"),
+    ("USER#kim", "CAMP#winter", "TASK#streak3", "FAILED", "2026-12-06T00:00:00Z"),  # winter's streak3 deadline moved
+    ("USER#kim", "CAMP#winter", "TASK#streak7", "IN_PROGRESS", "2026-12-09T18:30:00Z"),
+    ("USER#lena", "CAMP#spring", "TASK#signup", "PENDING", "2026-11-27T10:00:00Z"),
 ]
 
 
@@ -411,35 +418,35 @@ def test_a_paused_workflow_reaches_the_curated_tables(spark, reference, tmp_path
     assert_same_rows(progress_summary(spark, root), expected_df)
 
 
-def parse_json_documents(text: str) -> list[dict]:
-    decoder = json.JSONDecoder()
-    documents, index = [], 0
-    text = text.strip()
-    while index < len(text):
-        document, end = decoder.raw_decode(text, index)
-        documents.append(document)
-        index = end
-        while index < len(text) and text[index].isspace():
-            index += 1
-    return documents
-
-
 def test_bookmarks_show_and_reset(spark, reference, tmp_path, capsys):
     root = copy_lake(reference["root"], tmp_path / "lake")
     marks = Bookmarks(load_settings("local", root))
 
-    assert cli.main(["bookmarks", "show", "--lake-root", root]) == 0
-    shown = parse_json_documents(capsys.readouterr().out)
-    assert [d["job"] for d in shown] == sorted(CAMPAIGN_JOBS)
-    assert {d["job"]: d["position"] for d in shown} == {job: marks.position(job) for job in CAMPAIGN_JOBS}
+    assert cli.main(["bookmarks", "show", "--lake-root", root, "--format", "json"]) == 0
+    shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # Every job the registry knows, those that never ran without a position.
+    assert [d["job"] for d in shown] == registry.job_names()
+    assert {d["job"]: d["position"] for d in shown} == {
+        job: marks.position(job) if job in CAMPAIGN_JOBS else None for job in registry.job_names()
+    }
+
+    # The default is a table: one line per job, its position summed up.
+    assert cli.main(["bookmarks", "show", "raw_user_campaign", "--lake-root", root]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split(" | ") == ["job              ", "updated_at_utc      ", "position"]
+    assert table[2].startswith("raw_user_campaign | ") and table[2].endswith(" | exports: 2")
+    assert table[3] == "(1 row)"
 
     reset_jobs = ["raw_user_campaign", "curated_campaign_task_progress"]
     for job in reset_jobs:
         assert cli.main(["bookmarks", "reset", job, "--lake-root", root]) == 0
         assert f"bookmark of {job} reset" in capsys.readouterr().out
         assert not Path(marks.path(job)).exists()
-        assert cli.main(["bookmarks", "show", job, "--lake-root", root]) == 0
-        assert parse_json_documents(capsys.readouterr().out) == [{"job": job, "position": None}]
+        assert cli.main(["bookmarks", "show", job, "--lake-root", root, "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"job": job, "updated_at": None, "position": None}
+
+    assert cli.main(["bookmarks", "show", "no_such_job", "--lake-root", root]) == 2
+    assert capsys.readouterr().err.startswith("lake: unknown job 'no_such_job'; jobs: curated_campaign_task_progress")
 
     for job in reset_jobs:
         run_job(root, job)
