@@ -148,7 +148,7 @@ class LakeStack(cdk.Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -636,7 +636,7 @@ class LakeStack(cdk.Stack):
             ],
             f"Firehose {stream}: Kinesis -> landing",
         )
-        delivery = firehose.CfnDeliveryStream(
+        firehose.CfnDeliveryStream(
             self,
             f"Delivery-{stream}",
             delivery_stream_name=self.conf.kinesis_name(stream),
@@ -660,8 +660,6 @@ class LakeStack(cdk.Stack):
                 ),
             ),
         )
-        # Firehose checks its role when the stream is created: the policy must exist first.
-        delivery.node.add_dependency(role)
 
     def _ingest_api(self) -> None:
         """API Gateway (API keys, a usage plan) in front of the ingest app in Lambda, which puts to Kinesis."""
@@ -694,7 +692,6 @@ class LakeStack(cdk.Stack):
                 "LAKE_KINESIS_STREAMS": json.dumps({s: self.conf.kinesis_name(s) for s in sorted(self.streams)}),
             },
         )
-        function.node.add_dependency(role)
         access_logs = logs.LogGroup(self, "IngestApiAccessLogs", retention=LOG_RETENTION)
         api = apigw.RestApi(
             self,
@@ -788,7 +785,11 @@ def build_app(outdir: str | Path | None = None) -> cdk.App:
     """Every environment's stack; written to `outdir`, else $CDK_OUTDIR (set by the cdk CLI), else deploy/cdk.out."""
     import os
 
-    app = cdk.App(outdir=str(outdir or os.environ.get("CDK_OUTDIR") or CDK_OUT))
+    app = cdk.App(
+        outdir=str(outdir or os.environ.get("CDK_OUTDIR") or CDK_OUT),
+        # Access logs delivered through a bucket policy, not the legacy LogDeliveryWrite ACL.
+        context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True},
+    )
     for env in config.environments():
         LakeStack(app, env)
     return app
