@@ -1,11 +1,11 @@
-# make install | demo | test | lint | wheel | deploy-check | deploy — each installs what it needs first.
+# make install | demo | test | lint | wheel — each installs what it needs first.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test lint wheel samples bench clean deploy-install ingest-bundle deploy-check deploy
+.PHONY: install demo test lint wheel samples bench clean
 
 install: $(STAMP)
 
@@ -46,7 +46,9 @@ bench: install
 samples: install
 	$(BIN)/python scripts/make_samples.py
 
-# Deployment (deploy/, README "Deploy"). checkov lives in its own venv: it pins packaging<24, which pytest refuses.
+# Deployment (deploy/, README "Deploy"): make deploy-check | deploy.
+# checkov lives in its own venv: it pins packaging<24, which pytest refuses.
+.PHONY: deploy-install ingest-bundle deploy-check deploy
 DEPLOY_STAMP := $(VENV)/.deploy-installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
