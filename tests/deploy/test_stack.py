@@ -175,13 +175,9 @@ def test_campaign_hourly_exports_both_tables_incrementally_then_starts_its_workf
         exported[arguments["S3Prefix"]] = arguments
         assert arguments["ExportType"] == "INCREMENTAL_EXPORT"
         assert arguments["IncrementalExportSpecification"]["ExportViewType"] == "NEW_AND_OLD_IMAGES"
-        # It waits until the export is no longer IN_PROGRESS, and fails the run unless it COMPLETED.
-        waits = [s for s in branch["States"].values() if s["Type"] == "Wait"]
-        describes = [s for s in branch["States"].values() if s.get("Resource", "").endswith("dynamodb:describeExport")]
-        choices = [s for s in branch["States"].values() if s["Type"] == "Choice"]
-        assert len(waits) == len(describes) == len(choices) == 1
-        assert [c["Next"] for c in choices[0]["Choices"]] == [first["Next"], choices[0]["Choices"][1]["Next"]]
-        assert branch["States"][choices[0]["Default"]]["Type"] == "Fail"
+        # One wait, one describe, one choice: the loop test_an_export_is_asked_once_per_window... follows.
+        kinds = sorted(s["Type"] for s in branch["States"].values())
+        assert kinds == ["Choice", "Fail", "Succeed", "Task", "Task", "Wait"]
     assert sorted(exported) == ["lake/landing/dynamodb/campaignInfo", "lake/landing/dynamodb/user_Campaign"]
     template.has_resource_properties(
         "AWS::Events::Rule",
@@ -192,15 +188,51 @@ def test_campaign_hourly_exports_both_tables_incrementally_then_starts_its_workf
     )
 
 
-def test_the_export_window_is_the_hour_before_the_scheduled_time(resources):
-    """The window's JSONata, evaluated here for one time: [10:00, 11:00) for a run scheduled at 11:00:20."""
+def jsonata(template: str, states_input: dict) -> Any:
+    """A Step Functions JSONata template ({% expr %}) evaluated with $states.input bound, as the service does."""
+    import jsonata as jsonata_lib
+
+    expression = re.fullmatch(r"\{%(.*)%\}", template, re.DOTALL).group(1).strip()
+    program = jsonata_lib.Jsonata(expression)
+    frame = program.create_frame()
+    frame.bind("states", {"input": states_input})
+    return program.evaluate(None, frame)
+
+
+@pytest.mark.parametrize(
+    ("scheduled", "window"),
+    [
+        ("2026-11-30T11:00:20Z", ("2026-11-30T10:00:00.000Z", "2026-11-30T11:00:00.000Z")),
+        ("2026-11-30T11:00:00Z", ("2026-11-30T10:00:00.000Z", "2026-11-30T11:00:00.000Z")),
+        ("2027-01-01T00:00:05Z", ("2026-12-31T23:00:00.000Z", "2027-01-01T00:00:00.000Z")),
+    ],
+)
+def test_the_export_window_is_the_hour_before_the_scheduled_time(resources, scheduled, window):
     _, definition = _state_machine(resources)
     outputs = definition["States"]["Export window"]["Output"]
-    hour = 3_600_000
-    scheduled = 1_764_500_420_000  # 2025-11-30T11:00:20Z
-    floor = "$floor($toMillis($states.input.time) / 3600000) * 3600000"
-    assert outputs == {"to": f"{{% $fromMillis({floor}) %}}", "from": f"{{% $fromMillis({floor} - 3600000) %}}"}
-    assert (scheduled // hour) * hour == 1_764_500_400_000
+    assert (jsonata(outputs["from"], {"time": scheduled}), jsonata(outputs["to"], {"time": scheduled})) == window
+
+
+def _next_after(choice: dict, status: str) -> str:
+    taken = [c["Next"] for c in choice["Choices"] if jsonata(c["Condition"], {"status": status})]
+    return taken[0] if taken else choice["Default"]
+
+
+def test_an_export_is_asked_once_per_window_and_table_and_waited_for_until_it_completes(resources):
+    _, definition = _state_machine(resources)
+    window = {"from": "2026-11-30T10:00:00.000Z", "to": "2026-11-30T11:00:00.000Z"}
+    tokens = set()
+    for branch in definition["States"]["Export tables"]["Branches"]:
+        export = branch["States"][branch["StartAt"]]
+        token = export["Arguments"]["ClientToken"]
+        # A retry within one window sends the same token (DynamoDB starts one export); the next hour another.
+        tokens.add(jsonata(token, window))
+        assert jsonata(token, window) != jsonata(token, {"to": "2026-11-30T12:00:00.000Z"})
+        choice = next(s for s in branch["States"].values() if s["Type"] == "Choice")
+        assert _next_after(choice, "IN_PROGRESS") == export["Next"]
+        assert branch["States"][_next_after(choice, "COMPLETED")]["Type"] == "Succeed"
+        assert branch["States"][_next_after(choice, "FAILED")]["Type"] == "Fail"
+    assert len(tokens) == 2
 
 
 def test_failures_alarm_through_eventbridge_and_sns(template, glue_jobs):
