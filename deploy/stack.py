@@ -13,63 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import (
-    aws_apigateway as apigw,
-)
-from aws_cdk import (
-    aws_cloudwatch as cloudwatch,
-)
-from aws_cdk import (
-    aws_cloudwatch_actions as cw_actions,
-)
-from aws_cdk import (
-    aws_dynamodb as dynamodb,
-)
-from aws_cdk import (
-    aws_events as events,
-)
-from aws_cdk import (
-    aws_events_targets as targets,
-)
-from aws_cdk import (
-    aws_glue as glue,
-)
-from aws_cdk import (
-    aws_iam as iam,
-)
-from aws_cdk import (
-    aws_kinesis as kinesis,
-)
-from aws_cdk import (
-    aws_kinesisfirehose as firehose,
-)
-from aws_cdk import (
-    aws_lambda as lambda_,
-)
-from aws_cdk import (
-    aws_logs as logs,
-)
-from aws_cdk import (
-    aws_s3 as s3,
-)
-from aws_cdk import (
-    aws_s3_assets as s3_assets,
-)
-from aws_cdk import (
-    aws_sns as sns,
-)
-from aws_cdk import (
-    aws_sns_subscriptions as subscriptions,
-)
-from aws_cdk import (
-    aws_stepfunctions as sfn,
-)
-from aws_cdk import (
-    aws_stepfunctions_tasks as tasks,
-)
-from aws_cdk import (
-    custom_resources as cr,
-)
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from deploy import config
@@ -221,7 +183,6 @@ class LakeStack(cdk.Stack):
                 ]
             ),
             install_latest_aws_sdk=False,
-            log_retention=None,
         )
         self.wheel_ready = copy
         self.wheel_url = f"s3://{self.bucket.bucket_name}/{self.wheel_key}"
