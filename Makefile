@@ -49,5 +49,38 @@ bench: install
 samples: install
 	$(BIN)/python -m scripts.make_samples
 
+# Deployment (deploy/, README "Deploy"): make deploy-check | deploy.
+# checkov lives in its own venv: it pins packaging<24, which pytest refuses.
+.PHONY: deploy-install ingest-bundle deploy-check deploy
+DEPLOY_STAMP := $(VENV)/.deploy-installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+# jsii runs the CDK in Node; this machine's Node 20 works, the warning about its end of life is silenced.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+deploy-install: $(DEPLOY_STAMP)
+
+$(DEPLOY_STAMP): $(STAMP) setup.py
+	$(BIN)/pip install --quiet -e '.[dev,deploy]'
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $(DEPLOY_STAMP)
+
+# The ingest API's Lambda code: the wheel and its dependencies for Lambda's Linux x86_64 Python 3.11, and the handler.
+ingest-bundle: wheel
+	rm -rf dist/ingest-lambda
+	$(BIN)/pip install --quiet --target dist/ingest-lambda --platform manylinux2014_x86_64 --implementation cp \
+		--python-version 3.11 --only-binary=:all: dist/campaign_lake-*-py3-none-any.whl 'mangum>=0.17'
+	cp deploy/ingest_handler.py dist/ingest-lambda/
+
+# Offline: synthesizes every stack (python deploy/app.py), CDK assertions, cfn-lint, checkov (tests/deploy).
+deploy-check: deploy-install ingest-bundle
+	$(BIN)/pytest -o addopts="-ra" -p no:cacheprovider tests/deploy
+
+# Needs AWS credentials and a bootstrapped account/region (npx aws-cdk bootstrap); not run in CI.
+STACKS ?= --all
+deploy: deploy-install ingest-bundle
+	cd deploy && npx --yes aws-cdk@2 deploy --app "$(CURDIR)/$(BIN)/python app.py" $(STACKS)
+
 clean:
-	rm -rf $(VENV) $(DEMO_LAKE) dist build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(DEMO_LAKE) dist build *.egg-info deploy/cdk.out

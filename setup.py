@@ -44,6 +44,9 @@ setup(
             "matplotlib>=3.8",
         ],
         "bench": ["duckdb>=1.1", "psutil>=5.9"],
+        # deploy/ (the CDK app, never in the wheel) and its checks; checkov gets its own venv (make deploy-check):
+        # it pins packaging<24, which pytest and build refuse.
+        "deploy": ["aws-cdk-lib>=2.200,<3", "constructs>=10,<11", "cfn-lint>=1.20", "jsonata-python>=0.6"],
     },
     entry_points={"console_scripts": ["lake=lakekit.cli:main"]},
 )
