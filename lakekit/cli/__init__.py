@@ -11,6 +11,7 @@ from pathlib import Path
 from lakekit.catalog.athena import QueryError
 from lakekit.catalog.crawler import CrawlError
 from lakekit.catalog.model import CatalogError
+from lakekit.cli import events
 from lakekit.cli.output import plain, print_rows
 from lakekit.core import registry
 from lakekit.core.job import JobError, lock_path
@@ -266,6 +267,8 @@ def parser() -> argparse.ArgumentParser:
     jars.add_argument("--force", action="store_true", help="resolve again even if cached")
     jars.add_argument("--classpath", action="store_true", help="print the cached jars comma-separated (for --jars)")
     jars.set_defaults(func=cmd_jars)
+
+    events.add_parsers(sub, _common)
     return top
 
 
