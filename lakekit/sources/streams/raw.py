@@ -119,6 +119,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
             partition_dir = f"{table.location_under(settings.lake_root)}/p_date={p_date}"
             publish_staged(storage, f"{staging}/p_date={p_date}", partition_dir, prefix)
         storage.delete_tree(staging)
+        failpoint(f"stream.after_publish.batch={batch_id}")  # rows published, the batch not yet committed
         add_partitions(run.spark, table, [{"p_date": d} for d in p_dates])
         bad_df = decoded_df.filter(F.col("_error").isNotNull())
         quarantine = settings.path("quarantine", run.name, f"stream={stream.name}", f"batch={batch_id}")
