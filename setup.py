@@ -22,6 +22,7 @@ setup(
         "uvicorn>=0.29",
         "httpx>=0.27",
         "fastjsonschema>=2.19",
+        "orjson>=3.9",
         "rich>=13",
     ],
     extras_require={

@@ -23,8 +23,12 @@ def is_money(value: Any) -> bool:
     """A number with at most two decimals that fits decimal(12,2); JSON floats are read back by their shortest repr."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return value is None  # the schema's `type` says whether null is allowed
+    text = repr(value) if isinstance(value, float) else str(value)
+    whole, dot, decimals = text.partition(".")
+    if "e" not in text.lower() and "inf" not in text and "nan" not in text:  # the common case, without Decimal
+        return len(decimals) <= 2 and len(whole.lstrip("-")) <= 10 and abs(value) < _MONEY_LIMIT
     try:
-        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        amount = Decimal(text)
     except InvalidOperation:
         return False
     return amount.is_finite() and abs(amount) < _MONEY_LIMIT and amount.as_tuple().exponent >= -2

@@ -12,12 +12,12 @@ import base64
 import binascii
 import contextlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -77,8 +77,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 def split_records(body: bytes, limits: Limits) -> list[Any]:
     """The items of a body: one event, or the list under "records" (events or API Gateway Kinesis bodies)."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
         raise RequestError(400, f"the body is not JSON: {error}") from None
     if isinstance(document, dict) and set(document) == {"records"}:
         items = document["records"]
@@ -107,8 +107,8 @@ def decode_item(item: Any, limits: Limits) -> tuple[Any, dict[str, str]]:
     if len(data) > limits.max_event_bytes:
         raise OverflowError(f"Data of {len(data)} bytes is over the limit of {limits.max_event_bytes} an event")
     try:
-        event = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
         raise ValueError(f"Data is not base64 of a JSON event: {error}") from None
     meta = {k: str(item[k]) for k in ("StreamName", "PartitionKey") if item.get(k) is not None}
     return event, meta
@@ -123,7 +123,8 @@ def envelope(event: Any, meta: dict[str, str], record_id: str, received_at: str,
         "stream_name": meta.get("StreamName"),
         "data": event,
     }
-    return json.dumps(stored, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    # orjson writes a float by its shortest repr, as json does: 57.31 stays 57.31.
+    return orjson.dumps(stored, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def build_records(stream: StreamDef, items: list[Any], limits: Limits) -> tuple[list[Record], list[str]]:
