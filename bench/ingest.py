@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(line)
     if not ns.no_record:
-        verdict = "met" if eps >= TARGET_EPS and p99 < TARGET_P99_MS else "missed"
+        rate_verdict = "met" if eps >= TARGET_EPS else "missed"
+        latency_verdict = "met" if p99 < TARGET_P99_MS else "missed"
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         load = os.getloadavg()
         (BENCH / "RESULTS.md").open("a").write(
@@ -117,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             "| measure | result |\n|---|---|\n"
             f"| events posted (batches of {ns.batch}, {ns.clients} concurrent clients) | {ns.events:,} |\n"
             f"| accepted (200) | {summary.accepted:,} in {summary.requests:,} requests, {summary.retries} retried |\n"
-            f"| sustained rate | {eps:,.0f} events/s (target {TARGET_EPS:,}: {verdict}) |\n"
-            f"| request latency p50 / p99 | {p50:.0f} ms / {p99:.0f} ms (target p99 < {TARGET_P99_MS} ms) |\n"
+            f"| sustained rate | {eps:,.0f} events/s (target {TARGET_EPS:,}: {rate_verdict}) |\n"
+            f"| request latency p50 / p99 | {p50:.0f} ms / {p99:.0f} ms "
+            f"(target p99 < {TARGET_P99_MS} ms: {latency_verdict}) |\n"
             f"| rows in raw.orders_events after raw_events | {len(stored):,} ({warm_up:,} from the warm-up) |\n"
             f"| every acknowledged event in raw, once | {complete} |\n"
             f"| raw_events run (JVM start included) | {raw_seconds:.1f} s |\n\n"
