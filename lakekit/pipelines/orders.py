@@ -15,7 +15,7 @@ from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.storage import storage_for
-from lakekit.pipelines.events import RAW_EVENTS_JOB
+from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
 from lakekit.sinks.delta import apply_changes, compact, is_empty, load_into_empty
 from lakekit.sources.streams.raw import batch_of, written_batches
 from transforms.changes import build_changes

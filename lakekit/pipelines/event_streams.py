@@ -31,7 +31,7 @@ def run_raw_events(run: JobRun) -> None:
 
 
 PIPELINE = Pipeline(
-    name="events",
+    name="event_streams",
     jobs=(
         Job(RAW_EVENTS_JOB, run_raw_events, OPTIONS, "landing/streams/<stream>/ -> raw.<stream>_events (streaming)"),
     ),
