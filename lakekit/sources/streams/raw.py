@@ -136,8 +136,9 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
         StateStore(settings, STATE_KIND).save(
             state_name(run.name, stream.name), {"last_batch": batch_id, "at": ingested_at.isoformat()}
         )
+        files = decoded_df.select("_source_file").distinct().count()
         run.say(
-            f"batch {batch_id}: {files_df.count()} file(s), p_date {', '.join(p_dates) or '-'}"
+            f"batch {batch_id}: {files} file(s), p_date {', '.join(p_dates) or '-'}"
             + (f", {bad} line(s) quarantined under {quarantine}" if bad else "")
         )
     finally:
@@ -146,6 +147,11 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
 
 def run_stream_to_raw(run: JobRun, stream: StreamDef, max_files_per_batch: int | None = None) -> None:
     """Every landed file of the stream not yet in its raw table, in micro-batches, then stop (availableNow)."""
+    if run.reprocess_all:
+        raise JobError(
+            "raw_events keeps its position in its Spark checkpoint, not a bookmark: to load everything again, "
+            f"remove {run.settings.path('_state', 'checkpoints', run.name, stream.name)} and the raw table's files"
+        )
     table = load_table(stream.raw_table)
     if table.partition_keys != ("p_date",):
         raise JobError(f"{table.qualified_name} must be partitioned by p_date (the day of receipt)")
