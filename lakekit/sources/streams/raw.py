@@ -149,7 +149,7 @@ def run_stream_to_raw(run: JobRun, stream: StreamDef, max_files_per_batch: int |
     """Every landed file of the stream not yet in its raw table, in micro-batches, then stop (availableNow)."""
     if run.reprocess_all:
         raise JobError(
-            "raw_events keeps its position in its Spark checkpoint, not a bookmark: to load everything again, "
+            f"{run.name} keeps its position in its Spark checkpoint, not a bookmark: to load everything again, "
             f"remove {run.settings.path('_state', 'checkpoints', run.name, stream.name)} and the raw table's files"
         )
     table = load_table(stream.raw_table)

@@ -34,7 +34,7 @@ def start_service(lake_root: Path, conf_dir: Path, port: int) -> subprocess.Pope
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a busy machine starts Python slowly
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
