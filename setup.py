@@ -17,6 +17,12 @@ setup(
     install_requires=[
         "pyyaml>=6",
         "boto3>=1.34",
+        # lake serve (the event ingest service) and lake produce (its progress bar)
+        "fastapi>=0.110",
+        "uvicorn>=0.29",
+        "httpx>=0.27",
+        "fastjsonschema>=2.19",
+        "orjson>=3.9",
         "rich>=13",  # progress and the console: a live display on a terminal, plain lines otherwise
     ],
     extras_require={

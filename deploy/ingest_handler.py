@@ -17,10 +17,11 @@ _handler = None
 
 
 def _build():
+    from mangum import Mangum
+
     from lakekit.catalog.streams import load_stream
     from lakekit.serve.app import create_app
     from lakekit.serve.sinks import KinesisSink
-    from mangum import Mangum
 
     kinesis_names = json.loads(os.environ["LAKE_KINESIS_STREAMS"])  # {event stream: Kinesis stream name}
     streams = {name: load_stream(name) for name in kinesis_names}

@@ -79,9 +79,14 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
     assert found["tables"] == [
         "curated.campaign_task_progress",
         "curated.campaign_tasks",
+        "curated.orders",
+        "curated.product_details",
+        "curated.purchase_details",
+        "curated.shipping_addresses",
         "curated.user_locations",
         "curated.users",
         "raw.campaign_info",
+        "raw.orders_events",
         "raw.user_campaign",
         "raw.users",
     ]

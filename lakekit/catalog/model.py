@@ -128,7 +128,9 @@ def load_table(qualified_name: str) -> TableDef:
 def all_tables() -> list[TableDef]:
     root = resources.files("catalog")
     names = []
-    for layer in sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
+    # catalog/streams/ declares event streams, not tables (lakekit.catalog.streams reads it).
+    folders = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_") and p.name != "streams"]
+    for layer in sorted(folders):
         for item in sorted(root.joinpath(layer).iterdir(), key=lambda p: p.name):
             if item.name.endswith(".yaml"):
                 names.append(f"{layer}.{item.name[:-5]}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from lakekit.catalog.athena import QueryError
 from lakekit.catalog.crawler import CrawlError
 from lakekit.catalog.model import CatalogError
+from lakekit.cli import events
 from lakekit.cli import features as table_features
 from lakekit.cli.output import print_rows
 from lakekit.core import registry
@@ -384,6 +385,7 @@ def parser() -> argparse.ArgumentParser:
     jars.set_defaults(func=cmd_jars)
 
     table_features.add_parser(sub)
+    events.add_parsers(sub, _common)
     return top
 
 

@@ -62,6 +62,8 @@ class Pipeline:
     name: str
     jobs: tuple[Job, ...]
     workflows: dict[str, tuple[Step, ...]]
+    # Test-event makers by stream (`lake produce STREAM`): (random.Random, sequence number) -> one event.
+    producers: dict[str, Callable[[Any, int], Any]] = field(default_factory=dict)
 
 
 @cache
@@ -97,6 +99,20 @@ def workflows() -> dict[str, tuple[Step, ...]]:
     for pipeline in pipelines():
         found.update(pipeline.workflows)
     return found
+
+
+def producers() -> dict[str, Callable[[Any, int], Any]]:
+    found: dict[str, Callable[[Any, int], Any]] = {}
+    for pipeline in pipelines():
+        found.update(pipeline.producers)
+    return found
+
+
+def producer(stream: str) -> Callable[[Any, int], Any]:
+    known = producers()
+    if stream not in known:
+        raise UnknownJobError(f"no event producer for stream {stream!r}; producers: {', '.join(sorted(known))}")
+    return known[stream]
 
 
 def job(name: str) -> Job:

@@ -33,6 +33,7 @@ class Settings:
     spark: dict[str, Any] = field(default_factory=dict)
     delta: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)  # settings of each external source, by name
+    serve: dict[str, Any] = field(default_factory=dict)  # the event ingest service (`lake serve`)
 
     @property
     def is_local(self) -> bool:
@@ -71,6 +72,7 @@ def load_settings(env: str | None = None, lake_root: str | None = None) -> Setti
         spark=raw.get("spark") or {},
         delta=raw.get("delta") or {},
         sources=raw.get("sources") or {},
+        serve=raw.get("serve") or {},
     )
 
 

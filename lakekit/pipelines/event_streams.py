@@ -1,0 +1,39 @@
+"""Event streams into the raw layer: one generic streaming job for every stream declared in catalog/streams/."""
+
+from __future__ import annotations
+
+from lakekit.catalog.model import CatalogError
+from lakekit.catalog.streams import load_stream, stream_names
+from lakekit.core.job import JobError, JobRun
+from lakekit.core.registry import Job, Pipeline
+from lakekit.sources.streams.raw import run_stream_to_raw
+
+RAW_EVENTS_JOB = "raw_events"
+OPTIONS: dict[str, str | None] = {"stream": None, "max_files_per_batch": "1000"}
+
+
+def run_raw_events(run: JobRun) -> None:
+    """landing/streams/<stream>/ -> raw.<stream>_events (the stream's raw_table), exactly once."""
+    name = run.args.get("stream")
+    if not name:
+        raise JobError(f"--stream is required: one of {', '.join(stream_names())}")
+    try:
+        stream = load_stream(name)
+    except CatalogError as error:
+        raise JobError(f"{error}; streams: {', '.join(stream_names())}") from None
+    try:
+        max_files = int(run.args["max_files_per_batch"])
+    except ValueError:
+        raise JobError(
+            f"--max_files_per_batch must be a whole number, got {run.args['max_files_per_batch']!r}"
+        ) from None
+    run_stream_to_raw(run, stream, max_files if max_files > 0 else None)
+
+
+PIPELINE = Pipeline(
+    name="event_streams",
+    jobs=(
+        Job(RAW_EVENTS_JOB, run_raw_events, OPTIONS, "landing/streams/<stream>/ -> raw.<stream>_events (streaming)"),
+    ),
+    workflows={},
+)

@@ -1,0 +1,9 @@
+-- Average order value per currency (amounts in different currencies are not added up), over current orders.
+SELECT
+  p.currency,
+  count(*) AS orders,
+  CAST(avg(p.amount) AS decimal(12, 2)) AS average_order_value,
+  sum(p.amount) AS total
+FROM curated.purchase_details p
+GROUP BY p.currency
+ORDER BY p.currency
