@@ -26,6 +26,9 @@ demo: install
 	# The user-data pipeline, offline: the recorded API responses in samples/randomuser stand for the API.
 	$(BIN)/lake workflow run users --lake-root $(DEMO_LAKE) --arg url=file://$(CURDIR)/samples/randomuser --arg requests=2
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) -e "SELECT u.user_uuid, u.first_name, u.last_name, u.nationality, u.born_at, l.city, l.postcode, l.latitude, l.longitude, u.p_date FROM curated.users u JOIN curated.user_locations l USING (user_uuid, p_date) ORDER BY u.user_uuid"
+	# The complaints pipeline, offline: the recorded CFPB pages in samples/cfpb stand for the API, and a moto_server
+	# the script starts on a free port (and stops) stands for DynamoDB; prints curated.complaints and a few items.
+	$(BIN)/python -m scripts.demo_complaints $(DEMO_LAKE)
 
 test: install
 	$(BIN)/ruff check .

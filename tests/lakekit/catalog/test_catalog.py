@@ -143,6 +143,7 @@ def test_curated_delta_ddl_is_an_athena_delta_lake_table():
 DELTA_LOCATIONS = {
     "curated.campaign_task_progress": "s3://b/l/curated/campaign_task_progress/",
     "curated.campaign_tasks": "s3://b/l/curated/campaign_tasks/",
+    "curated.complaints": "s3://b/l/curated/complaints/",
     "curated.user_locations": "s3://b/l/curated/user_locations/",
     "curated.users": "s3://b/l/curated/users/",
 }
