@@ -78,9 +78,11 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
     assert found["tables"] == [
         "curated.campaign_task_progress",
         "curated.campaign_tasks",
+        "curated.complaints",
         "curated.user_locations",
         "curated.users",
         "raw.campaign_info",
+        "raw.complaints",
         "raw.user_campaign",
         "raw.users",
     ]
