@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -278,8 +279,14 @@ def test_samples_are_what_the_script_writes(tmp_path):
 def test_workflow_offline_then_a_changed_complaint_merges_and_loads_only_what_changed(
     spark, lake_root, api, moto, capsys, monkeypatch
 ):
-    # The recorded samples (what `make demo` runs), offline.
-    assert cli.main(["workflow", "run", "complaints", "--lake-root", lake_root, *demo_args()]) == 0
+    # The recorded samples (what `make demo` runs), offline, each job script run as Glue runs it.
+    glue = ["--job-bookmark-option", "job-bookmark-enable", "--TempDir", "s3://aws-glue-temp/tmp", "--JOB_ID", "j_1"]
+    for job, args in (("ingest_complaints", demo_args()), ("curated_complaints", []), ("load_complaints_dynamodb", [])):
+        script_args = [a.replace("=", " ", 1).split(" ", 1) for a in args if a != "--arg"]
+        argv = [str(REPO / "jobs" / f"{job}.py"), "--JOB_NAME", job, "--lake_root", lake_root, *glue]
+        argv += [item for key, value in script_args for item in (f"--{key}", value)]
+        monkeypatch.setattr(sys, "argv", argv)
+        runpy.run_path(argv[0], run_name="__main__")
     out = capsys.readouterr().out
     assert "[load_complaints_dynamodb] DynamoDB table consumer_complaints created (on-demand)" in out
     assert "5 complaint(s) written to DynamoDB table consumer_complaints in 1 request(s)" in out
