@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -196,7 +195,3 @@ def scan_items(endpoint: str, table: str) -> list[dict]:
     for page in client.get_paginator("scan").paginate(TableName=table):
         items += page["Items"]
     return sorted(items, key=lambda item: int(item["complaint_id"]["N"]))
-
-
-def without_aws_profile() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE",)}
