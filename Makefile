@@ -35,6 +35,9 @@ demo: install
 	STATUS=$$?; kill -TERM $$SERVE; wait $$SERVE; exit $$STATUS
 	$(BIN)/lake workflow run orders --lake-root $(DEMO_LAKE)
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) queries/orders/sales_per_country.sql
+	# The complaints pipeline, offline: the recorded CFPB pages in samples/cfpb stand for the API, and a moto_server
+	# the script starts on a free port (and stops) stands for DynamoDB; prints curated.complaints and a few items.
+	$(BIN)/python -m scripts.demo_complaints $(DEMO_LAKE)
 
 test: install
 	$(BIN)/ruff check .

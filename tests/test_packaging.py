@@ -79,6 +79,7 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
     assert found["tables"] == [
         "curated.campaign_task_progress",
         "curated.campaign_tasks",
+        "curated.complaints",
         "curated.orders",
         "curated.product_details",
         "curated.purchase_details",
@@ -86,6 +87,7 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
         "curated.user_locations",
         "curated.users",
         "raw.campaign_info",
+        "raw.complaints",
         "raw.orders_events",
         "raw.user_campaign",
         "raw.users",

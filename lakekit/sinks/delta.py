@@ -187,3 +187,15 @@ def replace_partitions(
         .option("replaceWhere", replaced)
         .save(table.location_under(lake_root))
     )
+
+
+def read_changes(spark, path: str, after_version: int, up_to_version: int) -> DataFrame:
+    """Every row change of versions (after_version, up_to_version] from the change data feed, with Delta's
+    `_change_type` (insert, update_preimage, update_postimage, delete), `_commit_version` and `_commit_timestamp`."""
+    return (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", after_version + 1)
+        .option("endingVersion", up_to_version)
+        .load(path)
+    )

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +113,78 @@ def recorded(url: str, number: int) -> Response:
     return Response(path.as_uri(), 200, path.read_bytes(), datetime.now(UTC))
 
 
+# ------------------------------------------------------------------------------------------ search paging
+# Search APIs shaped like OpenSearch: {"hits": {"total": N or {"value": N, ...}, "hits": [{..., "sort": [...]}]}}.
+MAX_OFFSET = 10_000  # deep paging by offset stops here (index.max_result_window); search_after does not
+
+
+def parse_search_page(body: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(the page, None) when the body is a JSON search response with a hits.hits list, else (None, why not)."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"not JSON: {error}"
+    hits = document.get("hits") if isinstance(document, dict) else None
+    if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
+        return None, "no hits.hits"
+    return document, None
+
+
+def search_total(document: dict[str, Any]) -> int | None:
+    """hits.total of a search response: a plain int or {"value": N, "relation": ...}; None when absent."""
+    total = document["hits"].get("total")
+    if isinstance(total, dict):
+        total = total.get("value")
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search: the response, and either its hits or the reason it is not a search page."""
+
+    response: Response
+    document: dict[str, Any] | None
+    problem: str | None
+    total: int | None
+    hits: int
+    cursor: str | None  # the search_after value that asks for the page after this one
+
+
+def search_after_pages(
+    fetch: Callable[[dict[str, object]], Response],
+    params: dict[str, object],
+    size: int,
+    cursor: str | None = None,
+    fetched: int = 0,
+    size_param: str = "size",
+    offset_param: str = "from",
+    cursor_param: str = "search_after",
+    join_sort: Callable[[list[Any]], str] = lambda values: "_".join(str(v) for v in values),
+) -> Iterator[SearchPage]:
+    """The pages of one search query, each asked after the last hit's `sort` values of the page before.
+
+    The offset stays 0 (never near MAX_OFFSET): search_after alone moves on, so a query of any size is
+    paged through. Starts after `cursor` when a walk is resumed, `fetched` hits already counted.
+    Stops after a page that brings the count to hits.total, a short or empty page, or a page that is
+    not a search response (yielded with its problem; the caller quarantines it).
+    """
+    while True:
+        asked = {**params, size_param: size, offset_param: 0, cursor_param: cursor}
+        response = fetch(asked)
+        document, problem = parse_search_page(response.body)
+        if document is None:
+            yield SearchPage(response, None, problem, None, 0, None)
+            return
+        hits = document["hits"]["hits"]
+        total = search_total(document)
+        last_sort = hits[-1].get("sort") if hits and isinstance(hits[-1], dict) else None
+        cursor = join_sort(last_sort) if isinstance(last_sort, list) and last_sort else None
+        fetched += len(hits)
+        yield SearchPage(response, document, None, total, len(hits), cursor)
+        if len(hits) < size or cursor is None or (total is not None and fetched >= total):
+            return
+
+
 # ------------------------------------------------------------------------------------------------ landing
 # A landed response is named after its fetch time (UTC), the run and the request:
 # landing/<source>/p_date=YYYY-MM-DD/20261120T060000.123456Z-1a2b3c4d-001.json
@@ -147,7 +219,6 @@ def land_responses(
     removed) or gives the reason it cannot be landed; such a body goes to quarantine/<job>/p_date=…/
     with its text (passed through `redact`), URL, status and fetch time.
     """
-    storage = storage_for(run.settings.lake_root)
     run_id = uuid.uuid4().hex[:8]
     landing = Landing([], 0, None)
     for number in range(1, requests + 1):
@@ -159,22 +230,35 @@ def land_responses(
         name = landing_name(response, run_id, number)
         document, problem = parse(response.body)
         if document is not None:
-            path = run.settings.path("landing", source, f"p_date={p_date}", name)
-            storage.write_text(path, json.dumps(document, ensure_ascii=False) + "\n")
-            landing.landed.append(path)
+            landing.landed.append(land_document(run, source, p_date, name, document))
             continue
         landing.quarantined += 1
-        record = {
-            "text": redact(response.body.decode("utf-8", errors="replace")),
-            "url": response.url,
-            "status": response.status,
-            "fetched_at": response.fetched_at.isoformat(),
-            "reason": problem,
-        }
-        path = run.settings.path("quarantine", run.name, f"p_date={p_date}", name)
-        storage.write_text(path, json.dumps(record, ensure_ascii=False) + "\n")
+        path = quarantine_response(run, p_date, name, response, problem, redact)
         run.say(f"request {number}: {problem}; response quarantined to {path}")
     return landing
+
+
+def land_document(run, source: str, p_date: str, name: str, document: dict[str, Any]) -> str:
+    """Write a response's document to landing/<source>/p_date=…/<name>; returns its path."""
+    path = run.settings.path("landing", source, f"p_date={p_date}", name)
+    storage_for(run.settings.lake_root).write_text(path, json.dumps(document, ensure_ascii=False) + "\n")
+    return path
+
+
+def quarantine_response(
+    run, p_date: str, name: str, response: Response, problem: str | None, redact: Callable[[str], str] = lambda t: t
+) -> str:
+    """Write a response that cannot be landed to quarantine/<job>/p_date=…/<name>: text, URL, status, reason."""
+    record = {
+        "text": redact(response.body.decode("utf-8", errors="replace")),
+        "url": response.url,
+        "status": response.status,
+        "fetched_at": response.fetched_at.isoformat(),
+        "reason": problem,
+    }
+    path = run.settings.path("quarantine", run.name, f"p_date={p_date}", name)
+    storage_for(run.settings.lake_root).write_text(path, json.dumps(record, ensure_ascii=False) + "\n")
+    return path
 
 
 def landing_files(settings, source: str) -> dict[str, str]:

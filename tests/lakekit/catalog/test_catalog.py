@@ -143,6 +143,7 @@ def test_curated_delta_ddl_is_an_athena_delta_lake_table():
 DELTA_LOCATIONS = {
     "curated.campaign_task_progress": "s3://b/l/curated/campaign_task_progress/",
     "curated.campaign_tasks": "s3://b/l/curated/campaign_tasks/",
+    "curated.complaints": "s3://b/l/curated/complaints/",
     "curated.orders": "s3://b/l/curated/orders/",
     "curated.product_details": "s3://b/l/curated/product_details/",
     "curated.purchase_details": "s3://b/l/curated/purchase_details/",

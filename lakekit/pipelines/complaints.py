@@ -1,0 +1,478 @@
+"""The complaints pipeline: CFPB search API by date window -> landing -> raw -> curated.complaints -> DynamoDB."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakekit.catalog.metastore import register_table
+from lakekit.catalog.model import TableDef, load_table
+from lakekit.core.job import JobError, JobRun, flag
+from lakekit.core.registry import Job, Pipeline, Step
+from lakekit.core.state import PENDING, WindowLedger
+from lakekit.core.state import Window as Days
+from lakekit.core.storage import storage_for
+from lakekit.sinks.delta import apply_changes, compact, is_empty, latest_version, load_into_empty, read_changes
+from lakekit.sinks.dynamodb import BatchWriter, DynamoDBError, chunks, ensure_table, to_item
+from lakekit.sinks.parquet import append_by_source_file
+from lakekit.sources.http import (
+    MAX_OFFSET,
+    FetchError,
+    Response,
+    RetryPolicy,
+    get,
+    land_document,
+    landing_files,
+    landing_name,
+    quarantine_response,
+    read_landed,
+    recorded,
+    search_after_pages,
+)
+from transforms.complaints import (
+    build_complaint_changes,
+    build_complaint_rejects,
+    build_complaints,
+    explode_complaint_hits,
+)
+
+SOURCE = "cfpb"  # landing/cfpb/
+CONF = "complaints"  # sources.complaints in conf/<env>.yaml
+INGEST_JOB, CURATED_JOB, LOAD_JOB = "ingest_complaints", "curated_complaints", "load_complaints_dynamodb"
+RAW_TABLE, CURATED_TABLE = "raw.complaints", "curated.complaints"
+DYNAMODB_KEY = "complaint_id"
+
+# Job arguments; None means: the setting in conf/<env>.yaml (sources.complaints), else the fallback below.
+INGEST_OPTIONS: dict[str, str | None] = {
+    "url": None,
+    "start": None,
+    "end": None,
+    "window_days": None,
+    "page_size": None,
+    "refetch": "false",
+    "timeout_seconds": None,
+    "attempts": None,
+    "backoff_seconds": None,
+}
+CURATED_OPTIONS: dict[str, str | None] = {}
+LOAD_OPTIONS: dict[str, str | None] = {"dynamodb_table": None}
+_FALLBACKS = {
+    "window_days": 30,
+    "page_size": 1000,
+    "timeout_seconds": 60,
+    "attempts": 6,
+    "backoff_seconds": 3,
+    "dynamodb_table": "consumer_complaints",
+}
+# The search: every complaint received in the window, oldest first (search_after needs a stable order).
+SEARCH_PARAMS = {"sort": "created_date_asc", "no_aggs": "true", "no_highlight": "true"}
+
+
+def _setting(run: JobRun, key: str, kind=str):
+    value = run.args.get(key)
+    if value is None:
+        value = ((run.settings.sources or {}).get(CONF) or {}).get(key, _FALLBACKS.get(key))
+    try:
+        return None if value is None else kind(value)
+    except ValueError:
+        raise JobError(f"--{key} must be a {kind.__name__}, got {value!r}") from None
+
+
+def _day(value: str, argument: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise JobError(f"--{argument} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------- ingestion
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    url: str
+    start: date | None  # None: resume after the ledger's last done window (else conf's start)
+    end: date
+    window_days: int
+    page_size: int
+    refetch: bool
+    policy: RetryPolicy
+
+
+def ingest_request(run: JobRun) -> IngestRequest:
+    url = _setting(run, "url")
+    if not url:
+        raise JobError(f"no URL for {CONF}: set sources.{CONF}.url in conf/{run.settings.env}.yaml or --url")
+    for key in ("window_days", "page_size", "attempts"):
+        if _setting(run, key, int) < 1:
+            raise JobError(f"--{key} must be at least 1")
+    if _setting(run, "page_size", int) > MAX_OFFSET:
+        raise JobError(f"--page_size must be at most {MAX_OFFSET}")
+    start = run.args.get("start")
+    end = run.args.get("end")
+    return IngestRequest(
+        url=url,
+        start=_day(start, "start") if start else None,
+        end=_day(end, "end") if end else datetime.now(UTC).date() - timedelta(days=1),
+        window_days=_setting(run, "window_days", int),
+        page_size=_setting(run, "page_size", int),
+        refetch=flag(run.args.get("refetch")),
+        policy=RetryPolicy(
+            timeout_seconds=_setting(run, "timeout_seconds", float),
+            attempts=_setting(run, "attempts", int),
+            backoff_seconds=_setting(run, "backoff_seconds", float),
+        ),
+    )
+
+
+def _fetcher(request: IngestRequest) -> Callable[[dict[str, object]], Response]:
+    """GET the search with these parameters; a file:// URL replays recorded pages in order instead."""
+    if request.url.startswith("file:"):
+        numbers = itertools.count(1)
+        return lambda params: recorded(request.url, next(numbers))
+    return lambda params: get(request.url, params, request.policy)
+
+
+@dataclass
+class Fetching:
+    """One ingestion run's fetching: where pages land and how many it has landed."""
+
+    run: JobRun
+    ledger: WindowLedger
+    request: IngestRequest
+    fetch: Callable[[dict[str, object]], Response]
+    p_date: str
+    run_id: str
+    responses: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    failed: list[str] = field(default_factory=list)  # "window: why it stays pending"
+    stopped: FetchError | None = None  # the request failure that ended the fetching
+
+    def name(self, response: Response) -> str:
+        self.responses += 1
+        return landing_name(response, self.run_id, self.responses)
+
+
+def fetch_window(fetching: Fetching, window: Days) -> tuple[Days, ...] | str | None:
+    """Fetch every page of one window and land it; the window is done when the hits fetched equal hits.total.
+
+    Returns the parts the window was split into (more than MAX_OFFSET hits over several days), or why it
+    stays pending, or None when it is done. A walk that failed part-way resumes after its last landed page.
+    Raises FetchError when a request fails for good (the window stays pending with its progress).
+    """
+    run, ledger = fetching.run, fetching.ledger
+    progress = ledger.entry(window) if ledger.entry(window).get("state") == PENDING else {}
+    cursor, fetched = progress.get("cursor"), progress.get("fetched", 0)
+    params = {
+        **SEARCH_PARAMS,
+        "date_received_min": window.start.isoformat(),
+        "date_received_max": window.end.isoformat(),
+    }
+    totals: list[int | None] = [progress["total"]] if cursor and "total" in progress else []
+    first_fetch = progress.get("first_fetched_at")
+    ledger.update(window, PENDING)
+    pages = search_after_pages(fetching.fetch, params, fetching.request.page_size, cursor, fetched, offset_param="frm")
+    try:
+        for page in pages:
+            name = fetching.name(page.response)
+            if page.problem is not None:
+                fetching.quarantined += 1
+                path = quarantine_response(run, fetching.p_date, name, page.response, page.problem)
+                reason = f"a page was quarantined ({page.problem}) to {path}"
+                ledger.update(window, PENDING, error=reason)
+                return reason
+            if not totals and not cursor and page.total is not None and page.total > MAX_OFFSET and window.days > 1:
+                parts = window.halves()
+                ledger.split(window, parts)
+                run.say(
+                    f"window {window.key}: {page.total} hits, over {MAX_OFFSET}: split into "
+                    f"{parts[0].key} and {parts[1].key}"
+                )
+                return parts
+            land_document(run, SOURCE, fetching.p_date, name, page.document)
+            fetching.landed += 1
+            fetched += page.hits
+            totals.append(page.total)
+            first_fetch = first_fetch or page.response.fetched_at.isoformat()
+            ledger.update(
+                window,
+                PENDING,
+                cursor=page.cursor,
+                fetched=fetched,
+                total=page.total,
+                first_fetched_at=first_fetch,
+                error=None,
+            )
+    except FetchError as error:
+        ledger.update(window, PENDING, error=str(error))
+        raise
+    distinct = sorted(set(totals), key=lambda t: -1 if t is None else t)
+    if len(distinct) == 1 and distinct[0] == fetched:
+        ledger.done(window, hits=fetched, fetched_at=first_fetch, first_fetched_at=None)
+        return None
+    if None in distinct:
+        reason = f"a page had no hits.total; paging returned {fetched} hit(s)"
+    elif len(distinct) > 1:
+        reason = f"hits.total changed while paging ({', '.join(map(str, distinct))}); paging returned {fetched}"
+    else:
+        reason = f"hits.total is {distinct[0]} but paging returned {fetched} hit(s)"
+    # The next run walks the window again from its first page.
+    ledger.update(window, PENDING, error=reason, cursor=None, fetched=None, total=None, first_fetched_at=None)
+    return reason
+
+
+def fetch_windows(run: JobRun, request: IngestRequest) -> Fetching:
+    """Fetch the ledger's pending windows, then the new ones up to `request.end`, landing every page.
+
+    Raises JobError naming the windows left pending (after the raw load, by the caller) — see run_ingest.
+    """
+    ledger = WindowLedger(run.settings, run.name)
+    start = request.start or ledger.resume_date() or _day(_setting(run, "start") or "", "start")
+    windows = ledger.plan(start, request.end, request.window_days, request.refetch)
+    fetching = Fetching(
+        run, ledger, request, _fetcher(request), datetime.now(UTC).date().isoformat(), uuid.uuid4().hex[:8]
+    )
+    pending = ledger.windows(PENDING)
+    run.say(
+        f"{len(windows)} window(s) to fetch ({len(pending)} pending from earlier runs), "
+        f"date_received {start} to {request.end}" + (", refetching done windows" if request.refetch else "")
+    )
+    queue = list(windows)
+    while queue:
+        window = queue.pop(0)
+        try:
+            outcome = fetch_window(fetching, window)
+        except FetchError as error:
+            fetching.stopped = error
+            fetching.failed.append(f"{window.key}: {error}")
+            break
+        if isinstance(outcome, tuple):
+            queue[:0] = list(outcome)
+        elif outcome is not None:
+            fetching.failed.append(f"{window.key}: {outcome}")
+            run.say(f"window {window.key} stays pending: {outcome}")
+        else:
+            run.say(f"window {window.key}: {ledger.entry(window)['hits']} hit(s)")
+    return fetching
+
+
+def read_landed_hits(spark, table: TableDef, paths: list[str]) -> DataFrame:
+    """The hits of these landed pages, one row each, with their fetch time, file and landing id."""
+    hit_schema = T.StructType([T.StructField("_source", table.record_schema)])
+    landing_schema = T.StructType(
+        [T.StructField("hits", T.StructType([T.StructField("hits", T.ArrayType(hit_schema))]))]
+    )
+    return explode_complaint_hits(read_landed(spark, paths, landing_schema), table.record_schema)
+
+
+def load_raw(run: JobRun) -> None:
+    """Append every landed page not yet in raw.complaints (exactly once per landing file)."""
+    table = load_table(RAW_TABLE)
+    loaded = dict(run.position().get("files", {}))
+    pending = {k: v for k, v in landing_files(run.settings, SOURCE).items() if k not in loaded}
+    if not pending:
+        run.say(f"no new landed page for {table.qualified_name}")
+        return
+    register_table(run.spark, table, run.settings.lake_root)
+    hits_df = read_landed_hits(run.spark, table, sorted(pending.values()))
+    hits_df = hits_df.withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
+    committed = append_by_source_file(run, table, hits_df, pending)
+    loaded.update(committed)
+    run.advance({"files": loaded})
+    run.say(
+        f"{sum(c['rows'] for c in committed.values())} hit(s) from {len(committed)} page(s) "
+        f"appended to {table.qualified_name}"
+    )
+
+
+def run_ingest_complaints(run: JobRun) -> None:
+    """Fetch the windows due into landing/cfpb/p_date=…/, then load every landed page not yet in raw.complaints."""
+    request = ingest_request(run)
+    fetching = fetch_windows(run, request)
+    run.say(
+        f"{fetching.landed} page(s) landed under {run.settings.path('landing', SOURCE, f'p_date={fetching.p_date}')}"
+        + (f", {fetching.quarantined} quarantined" if fetching.quarantined else "")
+    )
+    load_raw(run)
+    if fetching.failed:
+        stop = "stopped: " if fetching.stopped is not None else ""
+        raise JobError(
+            f"{stop}{len(fetching.failed)} window(s) left pending (fetched again first by the next run): "
+            + "; ".join(fetching.failed)
+        )
+
+
+# ------------------------------------------------------------------------------------------------ curated
+
+
+def raw_files(run: JobRun, table: TableDef) -> dict[str, str]:
+    """Every file of raw.complaints: {p_date=…/name.parquet: full path}."""
+    storage = storage_for(run.settings.lake_root)
+    found = {}
+    for folder in storage.list_dirs(table.location_under(run.settings.lake_root)):
+        if folder.rsplit("/", 1)[-1].startswith("p_date="):
+            for path in storage.list_files(folder):
+                if path.endswith(".parquet"):
+                    found["/".join(path.rsplit("/", 2)[-2:])] = path
+    return found
+
+
+def quarantine_rejects(run: JobRun, rejects: list[dict]) -> int:
+    """Hits that cannot be loaded, one JSON-lines file per landing file under quarantine/<job>/ (rewritten
+    whole, so a rerun leaves one copy); returns how many."""
+    storage = storage_for(run.settings.lake_root)
+    by_source: dict[str, list[dict]] = {}
+    for reject in rejects:
+        by_source.setdefault(reject["source"], []).append(reject)
+    for source, rows in sorted(by_source.items()):
+        p_date_folder, name = source.rsplit("/", 2)[-2:]
+        path = run.settings.path("quarantine", run.name, p_date_folder, name)
+        lines = [json.dumps(r, ensure_ascii=False) for r in sorted(rows, key=lambda r: r["hit"])]
+        storage.write_text(path, "\n".join(lines) + "\n")
+        for row in rows:
+            run.say(f"{source} hit {row['hit']}: {row['reason']}; quarantined to {path}")
+    return len(rejects)
+
+
+def run_curated_complaints(run: JobRun) -> None:
+    """curated.complaints from the raw.complaints files not yet applied: the latest fetch of each complaint."""
+    raw = load_table(RAW_TABLE)
+    applied = set(run.position().get("files", []))
+    files = raw_files(run, raw)
+    new = sorted(k for k in files if k not in applied)
+    if not new:
+        run.say(f"nothing new in {raw.qualified_name}")
+        return
+    location = raw.location_under(run.settings.lake_root)
+    raw_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*[files[k] for k in new])
+    raw_df = raw_df.persist()
+    try:
+        rejects = [r.asDict() for r in build_complaint_rejects(raw_df, raw.record_schema.fieldNames()).collect()]
+        quarantined = quarantine_rejects(run, rejects)
+        table = load_table(CURATED_TABLE)
+        register_table(run.spark, table, run.settings.lake_root)
+        path = table.location_under(run.settings.lake_root)
+        latest_df = build_complaints(raw_df)
+        if is_empty(run.spark, path):
+            result = load_into_empty(run.spark, table, path, latest_df)
+        else:
+            current_df = run.spark.read.format("delta").load(path)
+            current_df = current_df.join(latest_df.select("complaint_id"), "complaint_id", "left_semi")
+            result = apply_changes(run.spark, table, path, build_complaint_changes(current_df, latest_df))
+        if result.version is not None:
+            compacted = compact(run.spark, table, path)
+            if compacted:
+                run.say(f"{table.qualified_name}: compacted {compacted} partition(s)")
+    finally:
+        raw_df.unpersist()
+    if result.version is None:
+        run.say(f"{table.qualified_name}: no complaint changed, no new version")
+    else:
+        run.say(
+            f"{table.qualified_name}: version {result.version}, {result.upserted} complaint(s) inserted or updated"
+            + (f", {result.deleted} moved out of their old date_received" if result.deleted else "")
+        )
+    if quarantined:
+        run.say(f"{quarantined} hit(s) quarantined under {run.settings.path('quarantine', run.name)}")
+    run.advance({"files": sorted(applied | set(new))})
+
+
+# ----------------------------------------------------------------------------------------------- DynamoDB
+
+
+def changed_complaints(run: JobRun, path: str, after_version: int, up_to_version: int) -> DataFrame:
+    """The latest state of every complaint inserted or updated in those versions, as DynamoDB item values:
+    dates YYYY-MM-DD, fetched_at ISO 8601 UTC (the session's time zone is UTC), one row per complaint."""
+    changes_df = read_changes(run.spark, path, after_version, up_to_version)
+    changes_df = changes_df.filter(F.col("_change_type").isin("insert", "update_postimage"))
+    latest = Window.partitionBy("complaint_id").orderBy(F.col("_commit_version").desc())
+    changes_df = changes_df.withColumn("_rank", F.row_number().over(latest)).filter("_rank = 1")
+    columns = load_table(CURATED_TABLE).column_names
+    formatted = {
+        "date_received": F.date_format("date_received", "yyyy-MM-dd"),
+        "date_sent_to_company": F.date_format("date_sent_to_company", "yyyy-MM-dd"),
+        "fetched_at": F.date_format("fetched_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"),
+    }
+    return changes_df.select(*[formatted.get(c, F.col(c)).alias(c) for c in columns])
+
+
+def _dynamodb_client():
+    from botocore.exceptions import NoRegionError
+
+    from lakekit.sinks.dynamodb import client
+
+    try:
+        return client()
+    except NoRegionError:
+        raise JobError("no AWS region for DynamoDB: set AWS_REGION or AWS_DEFAULT_REGION") from None
+
+
+def run_load_complaints_dynamodb(run: JobRun) -> None:
+    """Write the complaints curated.complaints inserted or updated since the bookmark into the DynamoDB table.
+
+    In order of complaint_id, 25 a request; the bookmark records the last item of each batch written,
+    so a rerun after a crash rewrites at most the batch it was writing.
+    """
+    table = load_table(CURATED_TABLE)
+    path = table.location_under(run.settings.lake_root)
+    latest = latest_version(run.spark, path)
+    if latest is None:
+        run.say(f"{table.qualified_name} does not exist yet: nothing to load")
+        return
+    position = run.position()
+    done, pending = position.get("version", -1), position.get("pending")
+    if pending is None and latest <= done:
+        run.say(f"nothing new in {table.qualified_name} since version {done}")
+        return
+    name = _setting(run, "dynamodb_table")
+    dynamodb = _dynamodb_client()
+    try:
+        if ensure_table(dynamodb, name, DYNAMODB_KEY, "N", create=run.settings.env == "local"):
+            run.say(f"DynamoDB table {name} created (on-demand)")
+        writer = BatchWriter(dynamodb, name)
+        while pending is not None or done < latest:
+            target = pending["to_version"] if pending else latest
+            items_df = changed_complaints(run, path, done, target)
+            if pending:
+                items_df = items_df.filter(F.col("complaint_id") > pending["after_id"])
+            for batch in chunks(items_df.orderBy("complaint_id").toLocalIterator()):
+                writer.write([to_item(row.asDict()) for row in batch])
+                run.advance({"version": done, "pending": {"to_version": target, "after_id": batch[-1]["complaint_id"]}})
+            done, pending = target, None
+            run.advance({"version": done})
+    except DynamoDBError as error:
+        raise JobError(str(error)) from None
+    run.say(
+        f"{writer.written} complaint(s) written to DynamoDB table {name} in {writer.requests} request(s), "
+        f"up to version {done} of {table.qualified_name}"
+    )
+
+
+PIPELINE = Pipeline(
+    name="complaints",
+    jobs=(
+        Job(
+            INGEST_JOB,
+            run_ingest_complaints,
+            INGEST_OPTIONS,
+            "CFPB complaint search API by date window -> landing/cfpb/ -> raw.complaints",
+        ),
+        Job(CURATED_JOB, run_curated_complaints, CURATED_OPTIONS, "raw.complaints -> curated.complaints (MERGE)"),
+        Job(
+            LOAD_JOB,
+            run_load_complaints_dynamodb,
+            LOAD_OPTIONS,
+            "curated.complaints change data feed -> the DynamoDB table",
+        ),
+    ),
+    workflows={"complaints": (Step(INGEST_JOB), Step(CURATED_JOB), Step(LOAD_JOB))},
+)
