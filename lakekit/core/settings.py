@@ -33,6 +33,15 @@ class Settings:
     spark: dict[str, Any] = field(default_factory=dict)
     delta: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)  # settings of each external source, by name
+    jobs: dict[str, Any] = field(default_factory=dict)  # settings of each job by name; `default` for all
+
+    def job_setting(self, job: str, key: str, default: Any = None) -> Any:
+        """jobs.<job>.<key> in conf, else jobs.default.<key>, else `default`."""
+        for scope in (job, "default"):
+            value = (self.jobs.get(scope) or {}).get(key)
+            if value is not None:
+                return value
+        return default
 
     @property
     def is_local(self) -> bool:
@@ -71,4 +80,5 @@ def load_settings(env: str | None = None, lake_root: str | None = None) -> Setti
         spark=raw.get("spark") or {},
         delta=raw.get("delta") or {},
         sources=raw.get("sources") or {},
+        jobs=raw.get("jobs") or {},
     )

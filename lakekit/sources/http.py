@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakekit.core.failpoints import failpoint
 from lakekit.core.storage import storage_for
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def land_responses(
         if document is not None:
             path = run.settings.path("landing", source, f"p_date={p_date}", name)
             storage.write_text(path, json.dumps(document, ensure_ascii=False) + "\n")
+            failpoint("landing.after_write", source)
             landing.landed.append(path)
             continue
         landing.quarantined += 1
@@ -173,6 +175,7 @@ def land_responses(
         }
         path = run.settings.path("quarantine", run.name, f"p_date={p_date}", name)
         storage.write_text(path, json.dumps(record, ensure_ascii=False) + "\n")
+        failpoint("landing.after_quarantine", source)
         run.say(f"request {number}: {problem}; response quarantined to {path}")
     return landing
 
