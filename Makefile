@@ -1,11 +1,11 @@
-# make install | demo | test | lint | wheel — each installs what it needs first.
+# make install | demo | test | test-crash | lint | wheel — each installs what it needs first.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test lint wheel samples bench clean
+.PHONY: install demo test test-crash lint wheel samples bench clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# kill -9 at every failpoint of the campaign pipeline, then rerun (tests/lakekit/pipelines/test_crash_matrix.py)
+test-crash: install
+	$(BIN)/pytest -m crash -n 2 --dist load tests/lakekit/pipelines/test_crash_matrix.py
 
 lint: install
 	$(BIN)/ruff check .
