@@ -71,7 +71,7 @@ def decode_ddb_value(value: Column, data_type: T.DataType) -> Column:
     if isinstance(data_type, T.StringType):
         return value["S"]
     if isinstance(data_type, _NUMERIC):
-        return value["N"].cast(data_type)
+        return to_number(value["N"], data_type)
     if isinstance(data_type, T.BooleanType):
         return value["BOOL"]
     if isinstance(data_type, T.BinaryType):
@@ -103,6 +103,16 @@ def decode_ddb_item(item: Column, schema: T.StructType) -> Column:
     )
 
 
+# An exponent of 1000 or more fits no column type, and Spark's cast to decimal does not return null for
+# it: 1e-999999999 makes it compute 10^999999999 and fail the whole job.
+_HUGE_EXPONENT = r"[eE][+-]?0*[1-9][0-9]{3,}\s*$"
+
+
+def to_number(text: Column, data_type: T.DataType) -> Column:
+    """A DynamoDB number's text as `data_type` (string -> decimal, never through float); null if it is not one."""
+    return F.when(~text.rlike(_HUGE_EXPONENT), text.cast(data_type))
+
+
 def _plain_number(scale: int) -> str:
     """A number in plain notation with at most `scale` significant decimals (trailing zeros do not count)."""
     decimals = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0*)?"
@@ -119,7 +129,7 @@ def is_inexact_number(text: Column, data_type: T.DataType) -> Column:
     type's scale (a decimal's cast would round, an integer's truncate). Floating-point types are only
     checked for range. Null text is not a problem (the attribute is absent).
     """
-    value = text.cast(data_type)
+    value = to_number(text, data_type)
     if isinstance(data_type, (T.DoubleType, T.FloatType)):
         return text.isNotNull() & value.isNull()
     scale = data_type.scale if isinstance(data_type, T.DecimalType) else 0
@@ -174,7 +184,7 @@ def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: s
         problems = [(present & listed, f"{where}: not a list")]
         inner = wire_problems(F.lit(None), element, column, f"{attribute}[]")
         for index, (_, reason) in enumerate(inner):
-            in_list = F.exists(wire["L"], lambda e, k=index: wire_problems(e, element, column, f"{attribute}[]")[k][0])
+            in_list = F.exists(wire["L"], _element_problem(element, column, f"{attribute}[]", index))
             problems.append((F.coalesce(in_list, F.lit(False)), reason))
         if set_key == "NS":
             in_set = F.exists(wire["NS"], lambda t: is_inexact_number(t, element))
@@ -183,6 +193,11 @@ def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: s
             )
         return problems
     raise TypeError(f"no DynamoDB decoding for {data_type.simpleString()}")
+
+
+def _element_problem(element: T.DataType, column: str, attribute: str, index: int):
+    """The `index`-th problem of wire_problems for one list element (F.exists passes the element alone)."""
+    return lambda e: wire_problems(e, element, column, attribute)[index][0]
 
 
 def _first_error(checks: list[tuple[Column, Column]]) -> Column:
