@@ -31,11 +31,13 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# kill -9 at every failpoint of the campaign pipeline, then rerun (tests/lakekit/pipelines/test_crash_matrix.py).
+# kill -9 at every failpoint of the campaign and users pipelines, then rerun (tests/lakekit/pipelines/test_crash_matrix*.py).
 # Its own temporary folder: pytest prunes the shared /tmp/pytest-of-<user>/ to the last 3 sessions,
 # which another pytest run started meanwhile would do under this long one.
 test-crash: install
-	$(BIN)/pytest -m crash -n 2 --dist load --basetemp=$(CURDIR)/.tmp/test-crash tests/lakekit/pipelines/test_crash_matrix.py
+	mkdir -p .tmp
+	$(BIN)/pytest -m crash -n 2 --dist load --basetemp=$(CURDIR)/.tmp/test-crash \
+		tests/lakekit/pipelines/test_crash_matrix.py tests/lakekit/pipelines/test_crash_matrix_users.py
 
 lint: install
 	$(BIN)/ruff check .
