@@ -33,10 +33,11 @@ test: install
 
 # kill -9 at every failpoint of the campaign and users pipelines, then rerun (tests/lakekit/pipelines/test_crash_matrix*.py).
 # Its own temporary folder: pytest prunes the shared /tmp/pytest-of-<user>/ to the last 3 sessions,
-# which another pytest run started meanwhile would do under this long one.
+# which another pytest run started meanwhile would do under this long one. One file per worker: each
+# builds its reference lakes once (two JVMs of 4 GiB, plus one per `lake` subprocess).
 test-crash: install
 	mkdir -p .tmp
-	$(BIN)/pytest -m crash -n 2 --dist load --basetemp=$(CURDIR)/.tmp/test-crash \
+	$(BIN)/pytest -m crash -n 2 --dist loadfile --basetemp=$(CURDIR)/.tmp/test-crash \
 		tests/lakekit/pipelines/test_crash_matrix.py tests/lakekit/pipelines/test_crash_matrix_users.py
 
 lint: install
