@@ -1,11 +1,11 @@
-# make install | demo | test | lint | wheel — each installs what it needs first.
+# make install | demo | test | test-crash | lint | wheel — each installs what it needs first.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test lint wheel samples bench bench-ingest clean
+.PHONY: install demo test test-crash lint wheel samples bench bench-ingest clean
 
 install: $(STAMP)
 
@@ -42,6 +42,15 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# kill -9 at every failpoint of the campaign and users pipelines, then rerun (tests/lakekit/pipelines/test_crash_matrix*.py).
+# Its own temporary folder: pytest prunes the shared /tmp/pytest-of-<user>/ to the last 3 sessions,
+# which another pytest run started meanwhile would do under this long one. One file per worker: each
+# builds its reference lakes once (two JVMs of 4 GiB, plus one per `lake` subprocess).
+test-crash: install
+	mkdir -p .tmp
+	$(BIN)/pytest -m crash -n 2 --dist loadfile --basetemp=$(CURDIR)/.tmp/test-crash \
+		tests/lakekit/pipelines/test_crash_matrix.py tests/lakekit/pipelines/test_crash_matrix_users.py
 
 lint: install
 	$(BIN)/ruff check .

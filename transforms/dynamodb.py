@@ -71,7 +71,7 @@ def decode_ddb_value(value: Column, data_type: T.DataType) -> Column:
     if isinstance(data_type, T.StringType):
         return value["S"]
     if isinstance(data_type, _NUMERIC):
-        return value["N"].cast(data_type)
+        return to_number(value["N"], data_type)
     if isinstance(data_type, T.BooleanType):
         return value["BOOL"]
     if isinstance(data_type, T.BinaryType):
@@ -101,6 +101,103 @@ def decode_ddb_item(item: Column, schema: T.StructType) -> Column:
             for f in schema.fields
         ]
     )
+
+
+# An exponent of 1000 or more fits no column type, and Spark's cast to decimal does not return null for
+# it: 1e-999999999 makes it compute 10^999999999 and fail the whole job.
+_HUGE_EXPONENT = r"[eE][+-]?0*[1-9][0-9]{3,}\s*$"
+
+
+def to_number(text: Column, data_type: T.DataType) -> Column:
+    """A DynamoDB number's text as `data_type` (string -> decimal, never through float); null if it is not one."""
+    return F.when(~text.rlike(_HUGE_EXPONENT), text.cast(data_type))
+
+
+def _plain_number(scale: int) -> str:
+    """A number in plain notation with at most `scale` significant decimals (trailing zeros do not count)."""
+    decimals = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0*)?"
+    return rf"^\s*[+-]?[0-9]*{decimals}\s*$"
+
+
+_EXPONENT_NUMBER = r"^\s*[+-]?([0-9]*)(?:\.([0-9]*))?[eE]([+-]?[0-9]+)\s*$"
+
+
+def is_inexact_number(text: Column, data_type: T.DataType) -> Column:
+    """True where the DynamoDB number `text` cannot be stored exactly as `data_type`.
+
+    Out of range or not a number (the cast gives null), or with more significant decimals than the
+    type's scale (a decimal's cast would round, an integer's truncate). Floating-point types are only
+    checked for range. Null text is not a problem (the attribute is absent).
+    """
+    value = to_number(text, data_type)
+    if isinstance(data_type, (T.DoubleType, T.FloatType)):
+        return text.isNotNull() & value.isNull()
+    scale = data_type.scale if isinstance(data_type, T.DecimalType) else 0
+    # Plain notation is the rule; only a number with an exponent pays for the arithmetic on its parts.
+    fraction = F.regexp_replace(F.regexp_extract(text, _EXPONENT_NUMBER, 2), "0+$", "")
+    exponent = F.regexp_extract(text, _EXPONENT_NUMBER, 3).cast("int")
+    exact_with_exponent = F.coalesce(F.length(fraction) - exponent <= scale, F.lit(False))
+    return text.isNotNull() & (value.isNull() | (~text.rlike(_plain_number(scale)) & ~exact_with_exponent))
+
+
+def _is_null_marker(wire: Column) -> Column:
+    return F.coalesce(wire["NULL"], F.lit(False))
+
+
+def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: str) -> list[tuple[Column, str]]:
+    """(condition, reason) for every value under the attribute value `wire` that `data_type` cannot hold exactly.
+
+    Recurses into maps and lists, so a bad value nested in a list of maps is found like a top-level
+    one. `column` and `attribute` name the place (`progress_details.reward_earned`,
+    `progressDetails[].rewardEarned`) in the reason.
+    """
+    where = f"column {column} (attribute {attribute})"
+    present = wire.isNotNull() & ~_is_null_marker(wire)
+    if isinstance(data_type, _NUMERIC):
+        return [
+            (present & wire["N"].isNull(), f"{where}: not a number"),
+            (
+                is_inexact_number(wire["N"], data_type),
+                f"{where}: cannot be stored exactly as {data_type.simpleString()}",
+            ),
+        ]
+    if isinstance(data_type, T.StringType):
+        return [(present & wire["S"].isNull(), f"{where}: not a string")]
+    if isinstance(data_type, T.BooleanType):
+        return [(present & wire["BOOL"].isNull(), f"{where}: not a boolean")]
+    if isinstance(data_type, T.BinaryType):
+        return [(present & wire["B"].isNull(), f"{where}: not binary")]
+    if isinstance(data_type, T.StructType):
+        problems = [(present & wire["M"].isNull(), f"{where}: not a map")]
+        for field in data_type.fields:
+            if "source" in field.metadata:
+                problems += wire_problems(
+                    wire["M"][_source(field)], field.dataType, f"{column}.{field.name}", f"{attribute}.{_source(field)}"
+                )
+        return problems
+    if isinstance(data_type, T.ArrayType):
+        element = data_type.elementType
+        set_key = {T.StringType: "SS", T.BinaryType: "BS"}.get(
+            type(element), "NS" if isinstance(element, _NUMERIC) else None
+        )
+        listed = wire["L"].isNull() if set_key is None else wire["L"].isNull() & wire[set_key].isNull()
+        problems = [(present & listed, f"{where}: not a list")]
+        inner = wire_problems(F.lit(None), element, column, f"{attribute}[]")
+        for index, (_, reason) in enumerate(inner):
+            in_list = F.exists(wire["L"], _element_problem(element, column, f"{attribute}[]", index))
+            problems.append((F.coalesce(in_list, F.lit(False)), reason))
+        if set_key == "NS":
+            in_set = F.exists(wire["NS"], lambda t: is_inexact_number(t, element))
+            problems.append(
+                (F.coalesce(in_set, F.lit(False)), f"{where}: a number of the set cannot be stored exactly")
+            )
+        return problems
+    raise TypeError(f"no DynamoDB decoding for {data_type.simpleString()}")
+
+
+def _element_problem(element: T.DataType, column: str, attribute: str, index: int):
+    """The `index`-th problem of wire_problems for one list element (F.exists passes the element alone)."""
+    return lambda e: wire_problems(e, element, column, attribute)[index][0]
 
 
 def _first_error(checks: list[tuple[Column, Column]]) -> Column:
@@ -186,6 +283,12 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
             F.lit(f"attribute {attribute}: cannot read "), text, F.lit(f" as {spark_field.dataType.simpleString()}")
         )
         checks.append((unreadable, message))
+    # Values a cast would round or turn into null, at any depth: the line goes to quarantine instead.
+    for attribute, spark_field in by_source.items():
+        checks += [
+            (condition, F.lit(reason))
+            for condition, reason in wire_problems(i[attribute], spark_field.dataType, spark_field.name, attribute)
+        ]
     checks.append((corrupt, F.lit("not in the DynamoDB JSON shape the table's schema expects")))
     decoded = valued.select("*", _first_error(checks).alias("_error"))
     return decoded.select(*lines.columns, *[f.name for f in sourced], "_op", "_write_ts", "_error")

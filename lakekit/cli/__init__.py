@@ -15,10 +15,10 @@ from lakekit.cli import events
 from lakekit.cli import features as table_features
 from lakekit.cli.output import print_rows
 from lakekit.core import registry
-from lakekit.core.job import JobError, lock_path
+from lakekit.core.job import JobError, unlock_job
 from lakekit.core.settings import DEFAULT_ENV, ConfigError, load_settings, require_lake_root
 from lakekit.core.state import Bookmarks
-from lakekit.core.storage import storage_for
+from lakekit.core.storage import LockedError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -144,8 +144,11 @@ def cmd_bookmarks(ns) -> int:
         marks.delete(ns.job)
         print(f"bookmark of {ns.job} reset: its next run processes everything again")
     else:  # unlock
-        storage_for(settings.lake_root).delete(lock_path(settings, ns.job))
-        print(f"lock of {ns.job} removed")
+        try:
+            done = unlock_job(settings, ns.job, force=ns.force)
+        except LockedError as error:
+            raise JobError(f"lock of {ns.job} not removed: {error}") from None
+        print(f"lock of {ns.job}: {done}")
     return 0
 
 
@@ -329,6 +332,9 @@ def parser() -> argparse.ArgumentParser:
     marks.add_argument("action", choices=["show", "reset", "unlock"])
     marks.add_argument("job", nargs="?")
     marks.add_argument("--format", choices=["table", "json"], default="table", help="show: a table, or JSON lines")
+    marks.add_argument(
+        "--force", action="store_true", help="unlock: remove the lock even if another owner's run holds it"
+    )
     _common(marks)
     marks.set_defaults(func=cmd_bookmarks)
 

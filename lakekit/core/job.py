@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakekit.core import state as bm
+from lakekit.core.failpoints import failpoint, set_job
 from lakekit.core.options import Option, as_option
 from lakekit.core.options import flag as flag
 from lakekit.core.session import get_spark, glue_context
 from lakekit.core.settings import Settings, load_settings, require_lake_root
-from lakekit.core.storage import LockedError, lock_owner, storage_for
+from lakekit.core.storage import DEFAULT_TIMEOUT_MINUTES, LockedError, lock_owner, storage_for
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class JobRun:
         """Record progress; with job-bookmark-pause or -disable the bookmark stays where it was."""
         if self.bookmark_option == bm.ENABLE:
             self.bookmarks.advance(self.name, position)
+            failpoint("bookmark.after_write")
 
     def say(self, message: str) -> None:
         print(f"[{self.name}] {message}", flush=True)
@@ -128,6 +130,23 @@ class JobRun:
 
 def lock_path(settings: Settings, job: str) -> str:
     return settings.path("_state", "locks", f"{job}.lock")
+
+
+def job_timeout_minutes(settings: Settings, job: str) -> float:
+    """How long a run may hold its job's lock: jobs.<job>.timeout_minutes in conf (on AWS, the Glue job's Timeout)."""
+    value = settings.job_setting(job, "timeout_minutes", DEFAULT_TIMEOUT_MINUTES)
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        raise JobError(f"jobs.{job}.timeout_minutes must be a number of minutes, got {value!r}") from None
+    if minutes <= 0:
+        raise JobError(f"jobs.{job}.timeout_minutes must be positive, got {value!r}")
+    return minutes
+
+
+def unlock_job(settings: Settings, job: str, force: bool = False) -> str:
+    """Remove a job's lock left behind; raises LockedError for a lock in force that is not the caller's."""
+    return storage_for(settings.lake_root).unlock(lock_path(settings, job), force=force)
 
 
 @contextlib.contextmanager
@@ -138,8 +157,9 @@ def job_run(argv: list[str], options: dict[str, Option | str | None] | None = No
     settings = require_lake_root(load_settings(args.get("env"), args.get("lake_root")))
     storage = storage_for(settings.lake_root)
     started = time.monotonic()
+    set_job(name)
     try:
-        lock = storage.lock(lock_path(settings, name), lock_owner(name))
+        lock = storage.lock(lock_path(settings, name), lock_owner(name, job_timeout_minutes(settings, name)))
         lock.__enter__()
     except LockedError as error:
         raise JobError(f"job {name} is {error}; this run did nothing") from None
@@ -165,3 +185,4 @@ def job_run(argv: list[str], options: dict[str, Option | str | None] | None = No
         run.say(f"done in {time.monotonic() - started:.1f}s")
     finally:
         lock.__exit__(*sys.exc_info())
+        set_job(None)

@@ -34,6 +34,15 @@ class Settings:
     delta: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)  # settings of each external source, by name
     serve: dict[str, Any] = field(default_factory=dict)  # the event ingest service (`lake serve`)
+    jobs: dict[str, Any] = field(default_factory=dict)  # settings of each job by name; `default` for all
+
+    def job_setting(self, job: str, key: str, default: Any = None) -> Any:
+        """jobs.<job>.<key> in conf, else jobs.default.<key>, else `default`."""
+        for scope in (job, "default"):
+            value = (self.jobs.get(scope) or {}).get(key)
+            if value is not None:
+                return value
+        return default
 
     @property
     def is_local(self) -> bool:
@@ -73,6 +82,7 @@ def load_settings(env: str | None = None, lake_root: str | None = None) -> Setti
         delta=raw.get("delta") or {},
         sources=raw.get("sources") or {},
         serve=raw.get("serve") or {},
+        jobs=raw.get("jobs") or {},
     )
 
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import getpass
 import json
+import logging
 import os
 import socket
-import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Glue's own default job timeout (48 hours); conf's jobs.<name>.timeout_minutes overrides it.
+DEFAULT_TIMEOUT_MINUTES = 2880
+_CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict", "412")
 
 
 class LockedError(RuntimeError):
@@ -65,23 +74,82 @@ class LocalStorage:
 
     @contextlib.contextmanager
     def lock(self, path: str, owner: dict[str, Any]) -> Iterator[None]:
-        """An exclusive lock that the operating system releases when the holder dies (kill -9 included)."""
+        """An exclusive lock (flock) that the operating system releases when the holder dies (kill -9 included).
+
+        The file holds `owner` (see lock_owner). A holder still alive past its `expires_at` is taken
+        over: its file is unlinked (under a guard lock, so one taker wins) and a new one locked.
+        """
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-        try:
+        for _ in range(5):
+            handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
-                raise LockedError(f"already running: {holder}") from None
+                holder = _read_lock(handle)
+                handle.close()
+                if not is_expired(holder):
+                    raise LockedError(f"already running: {describe_lock(holder)}") from None
+                self._unlink_if_held_by(path, holder)
+                continue
+            if not _same_file(handle, path):  # unlinked by a take-over or a release since we opened it
+                handle.close()
+                continue
+            break
+        else:
+            raise LockedError(f"could not take {path}: it keeps changing hands")
+        try:
             handle.seek(0)
             handle.truncate()
             handle.write(json.dumps(owner))
             handle.flush()
             yield
         finally:
+            # Only our own file: after a take-over, `path` is the new holder's.
+            if _same_file(handle, path):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
             handle.close()
+
+    @staticmethod
+    def _unlink_if_held_by(path: str, holder: dict[str, Any]) -> bool:
+        """Take over an expired lock: remove its file if it is still `holder`'s (one taker at a time)."""
+        with open(f"{path}.takeover", "a+") as guard:
+            fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+            try:
+                current = json.loads(Path(path).read_text() or "{}")
+            except (FileNotFoundError, json.JSONDecodeError):
+                return False
+            if current.get("token") != holder.get("token"):
+                return False
+            _log_take_over(path, holder)
+            os.remove(path)
+            return True
+
+    def lock_state(self, path: str) -> tuple[dict[str, Any] | None, bool]:
+        """(the lock's document or None, whether a live process holds it)."""
+        if not os.path.exists(path):
+            return None, False
+        with open(path, "a+") as handle:
+            document = _read_lock(handle)
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return document, True
+            return document, False
+
+    def unlock(self, path: str, force: bool = False) -> str:
+        """Remove a lock left behind. A lock a live process holds is refused unless `force`; returns what was done."""
+        document, held = self.lock_state(path)
+        if document is None and not held:
+            return "no lock"
+        if held and not force and not is_expired(document):
+            raise LockedError(
+                f"held by a live run: {describe_lock(document)}; it is released when that run ends "
+                "(--force removes it anyway and lets a second run in)"
+            )
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        return f"removed (was {'held' if held else 'not held'} by {describe_lock(document)})"
 
 
 class S3Storage:
@@ -152,33 +220,152 @@ class S3Storage:
             for obj in page.get("Contents", []):
                 self.s3.delete_object(Bucket=bucket, Key=obj["Key"])
 
-    @contextlib.contextmanager
-    def lock(self, path: str, owner: dict[str, Any]) -> Iterator[None]:
-        """A lock object created only if absent (S3 conditional write); removed on exit.
-
-        A run killed without cleaning up leaves it behind: `lake bookmarks unlock JOB` removes it.
-        """
+    def _read_lock_object(self, path: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(the lock's document, its ETag), or (None, None) when there is no lock."""
         bucket, key = self._split(path)
         try:
-            self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(owner).encode(), IfNoneMatch="*")
+            found = self.s3.get_object(Bucket=bucket, Key=key)
         except self.s3.exceptions.ClientError as error:
-            if error.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
-                raise LockedError(f"already running: {self.read_text(path)}") from None
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None, None
             raise
+        return _parse_lock(found["Body"].read().decode()), found["ETag"]
+
+    def _put(self, path: str, owner: dict[str, Any], **condition: str) -> bool:
+        """A conditional write; False when its condition does not hold (someone else wrote or removed it)."""
+        bucket, key = self._split(path)
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(owner).encode(), **condition)
+            return True
+        except self.s3.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in _CONDITION_FAILED:
+                return False
+            raise
+
+    def _delete_if(self, path: str, etag: str) -> bool:
+        bucket, key = self._split(path)
+        try:
+            self.s3.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+            return True
+        except self.s3.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in _CONDITION_FAILED:
+                return False
+            raise
+
+    @contextlib.contextmanager
+    def lock(self, path: str, owner: dict[str, Any]) -> Iterator[None]:
+        """A lock object created only if absent (conditional write, If-None-Match); removed on exit if still ours.
+
+        A run killed without cleaning up leaves it behind until its `expires_at`; after that the next
+        run takes it over with a write conditional on the expired object's ETag (If-Match), so of two
+        takers only one wins.
+        """
+        for _ in range(5):
+            if self._put(path, owner, IfNoneMatch="*"):
+                break
+            holder, etag = self._read_lock_object(path)
+            if holder is None:  # released in between
+                continue
+            if not is_expired(holder):
+                raise LockedError(f"already running: {describe_lock(holder)}")
+            if not self._put(path, owner, IfMatch=etag):
+                raise LockedError(f"already running: another run took over the expired lock of {describe_lock(holder)}")
+            log.warning(
+                "lock %s expired at %s: taken over from %s", path, holder.get("expires_at"), describe_lock(holder)
+            )
+            break
+        else:
+            raise LockedError(f"could not take {path}: it keeps changing hands")
         try:
             yield
         finally:
-            self.s3.delete_object(Bucket=bucket, Key=key)
+            current, etag = self._read_lock_object(path)
+            if current is not None and current.get("token") == owner.get("token"):
+                self._delete_if(path, etag)
+
+    def lock_state(self, path: str) -> tuple[dict[str, Any] | None, bool]:
+        """(the lock's document or None, whether it is in force: present and not expired)."""
+        document, _ = self._read_lock_object(path)
+        return document, document is not None and not is_expired(document)
+
+    def unlock(self, path: str, force: bool = False) -> str:
+        """Remove a lock: an expired one, or the caller's own (same owner and host), or any with `force`."""
+        document, etag = self._read_lock_object(path)
+        if document is None:
+            return "no lock"
+        if not (force or is_expired(document) or is_own(document)):
+            raise LockedError(
+                f"held by {describe_lock(document)}, not by {_caller()}; it expires at "
+                f"{document.get('expires_at', 'an unknown time')} (--force removes it anyway)"
+            )
+        if not self._delete_if(path, etag):
+            raise LockedError("the lock changed while removing it; look again")
+        return f"removed (was held by {describe_lock(document)})"
 
 
 def storage_for(root: str):
     return S3Storage() if root.startswith("s3://") else LocalStorage()
 
 
-def lock_owner(job: str) -> dict[str, Any]:
+def _caller() -> str:
+    return f"{os.environ.get('LAKE_LOCK_OWNER') or getpass.getuser()}@{socket.gethostname()}"
+
+
+def lock_owner(job: str, timeout_minutes: float = DEFAULT_TIMEOUT_MINUTES) -> dict[str, Any]:
+    """A lock's document: who holds it (owner: $LAKE_LOCK_OWNER or the user), where, since when, until when.
+
+    `token` is unique to this run: a release removes the lock only while it still holds it.
+    """
+    now = datetime.now(UTC)
     return {
         "job": job,
-        "pid": os.getpid(),
+        "owner": os.environ.get("LAKE_LOCK_OWNER") or getpass.getuser(),
         "host": socket.gethostname(),
-        "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pid": os.getpid(),
+        "since": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires_at": (now + timedelta(minutes=timeout_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "token": uuid.uuid4().hex,
     }
+
+
+def is_expired(document: dict[str, Any] | None, now: datetime | None = None) -> bool:
+    """Past its `expires_at`. A document without one (written before locks expired) never expires."""
+    expires = (document or {}).get("expires_at")
+    if not expires:
+        return False
+    return (now or datetime.now(UTC)) >= datetime.fromisoformat(expires.replace("Z", "+00:00"))
+
+
+def is_own(document: dict[str, Any]) -> bool:
+    return f"{document.get('owner')}@{document.get('host')}" == _caller()
+
+
+def describe_lock(document: dict[str, Any] | None) -> str:
+    if not document:
+        return "unknown holder"
+    fields = ("owner", "host", "pid", "since", "expires_at")
+    return json.dumps({k: document[k] for k in fields if k in document} or document)
+
+
+def _log_take_over(path: str, holder: dict[str, Any]) -> None:
+    log.warning("lock %s expired at %s: taken over from %s", path, holder.get("expires_at"), describe_lock(holder))
+
+
+def _parse_lock(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return {"unreadable": text[:200]}
+    return document if isinstance(document, dict) else {"unreadable": text[:200]}
+
+
+def _read_lock(handle) -> dict[str, Any]:
+    handle.seek(0)
+    return _parse_lock(handle.read())
+
+
+def _same_file(handle, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False

@@ -15,6 +15,7 @@ from pyspark.sql import types as T
 
 from lakekit.catalog.metastore import register_table
 from lakekit.catalog.model import TableDef, load_table
+from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.options import Option
 from lakekit.core.registry import Job, Pipeline, Step
@@ -191,6 +192,7 @@ def run_ingest_users(run: JobRun) -> None:
     # Which day this run landed: the users workflow's daily step (--date ingested) processes that day.
     ingested = {"p_date": request.p_date, "landed": len(landed), "quarantined": quarantined}
     StateStore(run.settings, "ingested").save(run.name, {**ingested, "at": datetime.now(UTC).isoformat()})
+    failpoint("users.after_ingested_date")
     table = load_table(RAW_TABLE)
     position = run.position()
     loaded = dict(position.get("files", {}))

@@ -75,9 +75,9 @@ def load_into_empty(spark, table: TableDef, path: str, rows: DataFrame) -> Merge
     rows = rows.select(*table.column_names).observe(counted, F.count(F.lit(1)).alias("rows"))
     if table.partition_keys:
         rows = rows.repartition(*table.partition_keys)
-    failpoint("curated.before_merge")
+    failpoint("delta.before_first_load", table.qualified_name)
     rows.write.format("delta").mode("append").save(path)
-    failpoint("curated.after_merge")
+    failpoint("delta.after_first_load", table.qualified_name)
     return MergeResult(0, counted.get["rows"], latest_version(spark, path))
 
 
@@ -110,7 +110,9 @@ def compact(spark, table: TableDef, path: str) -> int:
     optimize = DeltaTable.forPath(spark, path).optimize()
     if table.partition_keys:
         optimize = optimize.where(" OR ".join(_partition_predicate(table.partition_keys, v) for v in crowded))
+    failpoint("delta.before_compaction", table.qualified_name)
     optimize.executeCompaction()
+    failpoint("delta.after_compaction", table.qualified_name)
     return len(crowded)
 
 
@@ -155,7 +157,7 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
                 pruning = f"({pruning} OR t.`{partition}` IS NULL)"
             condition += f" AND {pruning}"
         columns = {c: f"s.`{c}`" for c in table.column_names}
-        failpoint("curated.before_merge")
+        failpoint("delta.before_merge", table.qualified_name)
         (
             DeltaTable.forPath(spark, path)
             .alias("t")
@@ -165,7 +167,7 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
             .whenNotMatchedInsert(condition=f"s._action = '{UPSERT}'", values=columns)
             .execute()
         )
-        failpoint("curated.after_merge")
+        failpoint("delta.after_merge", table.qualified_name)
     finally:
         changes.unpersist()
     return MergeResult(counts.get(DELETE, 0), counts.get(UPSERT, 0), latest_version(spark, path))
@@ -180,6 +182,7 @@ def replace_partitions(
     other partition's files are left alone.
     """
     replaced = f"`{column}` IN (" + ", ".join(f"DATE'{v}'" for v in values) + ")"
+    failpoint("delta.before_replace", table.qualified_name)
     (
         rows_df.select(*table.column_names)
         .write.format("delta")
@@ -187,6 +190,7 @@ def replace_partitions(
         .option("replaceWhere", replaced)
         .save(table.location_under(lake_root))
     )
+    failpoint("delta.after_replace", table.qualified_name)
 
 
 def read_changes(spark, path: str, after_version: int, up_to_version: int) -> DataFrame:

@@ -31,8 +31,9 @@ def publish_staged(storage, staging: str, partition_dir: str, prefix: str) -> in
     parts = [f for f in storage.list_files(staging) if re.search(r"/part-[^/]*\.parquet$", f)]
     for index, part in enumerate(parts):
         storage.move(part, f"{partition_dir}/{prefix}-{index:05d}.snappy.parquet")
-        failpoint("raw.mid_publish")
+        failpoint("parquet.mid_publish")
     storage.delete_tree(staging)
+    failpoint("parquet.after_publish")
     return len(parts)
 
 
@@ -54,6 +55,7 @@ def append_by_source_file(
     finally:
         records_df.unpersist()
     committed = {}
+    failpoint("parquet.before_publish")
     for key in sorted(pending):
         p_date_folder, name = key.split("/")
         landing_id = name.rsplit(".", 1)[0]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakekit.core.failpoints import failpoint
 from lakekit.core.storage import storage_for
 
 if TYPE_CHECKING:
@@ -231,9 +232,11 @@ def land_responses(
         document, problem = parse(response.body)
         if document is not None:
             landing.landed.append(land_document(run, source, p_date, name, document))
+            failpoint("landing.after_write", source)
             continue
         landing.quarantined += 1
         path = quarantine_response(run, p_date, name, response, problem, redact)
+        failpoint("landing.after_quarantine", source)
         run.say(f"request {number}: {problem}; response quarantined to {path}")
     return landing
 

@@ -612,3 +612,86 @@ def test_latest_image_of_no_events(spark):
     actual = filter_latest_image(events, KEYS, recency())
 
     assert_df_equality(actual, spark.createDataFrame([], EVENTS_SCHEMA))
+
+
+# --- with_decoded_export_records: values a cast would change, at any depth ------------------------
+
+EXACT_SCHEMA = T.StructType(
+    [
+        sourced("id", T.StringType(), "ID"),
+        sourced("amount", T.DecimalType(38, 6), "amount"),
+        sourced("count", T.LongType(), "count"),
+        sourced(
+            "details",
+            T.ArrayType(
+                T.StructType(
+                    [sourced("reward", T.DecimalType(38, 6), "rewardEarned"), sourced("ok", T.BooleanType(), "ok")]
+                )
+            ),
+            "progressDetails",
+        ),
+        sourced("prices", T.ArrayType(T.DecimalType(10, 2)), "prices"),
+    ]
+)
+EXACT_FIELDS = [
+    T.StructField("id", T.StringType()),
+    T.StructField("amount", T.DecimalType(38, 6)),
+    T.StructField("count", T.LongType()),
+    T.StructField(
+        "details",
+        T.ArrayType(
+            T.StructType([T.StructField("reward", T.DecimalType(38, 6)), T.StructField("ok", T.BooleanType())])
+        ),
+    ),
+    T.StructField("prices", T.ArrayType(T.DecimalType(10, 2))),
+]
+
+
+def test_values_a_cast_would_round_or_null_are_quarantined_at_any_depth(spark):
+    def item(key: str, **attributes) -> str:
+        return line({"Item": {"ID": {"S": key}, **attributes}})
+
+    def details(*rewards: dict) -> dict:
+        return {"progressDetails": {"L": [{"M": {"rewardEarned": reward, "ok": {"BOOL": True}}} for reward in rewards]}}
+
+    def reason(column: str, attribute: str, problem: str) -> str:
+        return f"column {column} (attribute {attribute}): {problem}"
+
+    decimal_6 = "cannot be stored exactly as decimal(38,6)"
+    reward = ("details.reward", "progressDetails[].rewardEarned")
+    rows = [
+        # (line, id, amount, count, details, prices, _error)
+        (item("a", amount={"N": "1.1234567"}), "a", Decimal("1.123457"), None, None, None)
+        + (reason("amount", "amount", decimal_6),),
+        (item("b", amount={"N": "1.1234560000"}), "b", Decimal("1.123456"), None, None, None, None),
+        (item("c", amount={"N": "1.5E2"}), "c", Decimal("150"), None, None, None, None),
+        (item("d", amount={"N": "15e-7"}), "d", Decimal("0.000002"), None, None, None)
+        + (reason("amount", "amount", decimal_6),),
+        # Spark's own cast fails the whole job on this one (it computes 10^999999999): never cast.
+        (item("e", amount={"N": "1e-999999999"}), "e", None, None, None, None)
+        + ('attribute amount: cannot read {"N":"1e-999999999"} as decimal(38,6)',),
+        (item("f", count={"N": "1.5"}), "f", None, 1, None, None)
+        + (reason("count", "count", "cannot be stored exactly as bigint"),),
+        (item("g", count={"N": "-7.000"}), "g", None, -7, None, None, None),
+        (item("h", **details({"N": "1e999999999"})), "h", None, None, [(None, True)], None)
+        + (reason(*reward, decimal_6),),
+        (item("i", **details({"N": "2"}, {"N": "0.0000001"})), "i", None, None)
+        + ([(Decimal("2"), True), (Decimal("0"), True)], None, reason(*reward, decimal_6)),
+        (item("j", **details({"S": "5"})), "j", None, None, [(None, True)], None) + (reason(*reward, "not a number"),),
+        (item("k", **details({"NULL": True}, {"N": "40.25"})), "k", None, None)
+        + ([(None, True), (Decimal("40.25"), True)], None, None),
+        (item("l", progressDetails={"L": []}), "l", None, None, [], None, None),
+        (item("m", progressDetails={"L": [{"S": "x"}]}), "m", None, None, [None], None)
+        + (reason("details", "progressDetails[]", "not a map"),),
+        (item("n", prices={"NS": ["1.25", "1.255"]}), "n", None, None, None, [Decimal("1.25"), Decimal("1.26")])
+        + (reason("prices", "prices", "a number of the set cannot be stored exactly"),),
+        (item("o", prices={"NS": ["123456789.5"]}), "o", None, None, None, [None])
+        + (reason("prices", "prices", "a number of the set cannot be stored exactly"),),
+        (item("p", prices={"L": [{"N": "0.5"}, {"NULL": True}]}), "p", None, None, None, [Decimal("0.5"), None], None),
+    ]
+    rows.append(rows[-1])  # a duplicate line: decoded twice, the same way
+
+    actual = with_decoded_export_records(lines_df(spark, [r[0] for r in rows]), EXACT_SCHEMA, ["ID"])
+
+    expected = expected_df(spark, EXACT_FIELDS, [(*r[:-1], SNAPSHOT, None, r[-1]) for r in rows])
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)

@@ -97,6 +97,7 @@ def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> E
         bad_df.coalesce(1).write.mode("overwrite").json(quarantine)
     else:
         storage.delete_tree(quarantine)
+    failpoint("raw.after_quarantine")
     return result
 
 
@@ -110,27 +111,33 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
     for note in notes:
         run.say(note)
     committed = dict(run.position().get("exports", {}))
-    pending = [e for e in exports if e.export_id not in committed]
-    if not pending:
-        run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
-        return
-    register_table(run.spark, table, run.settings.lake_root)
     # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
     # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
     log = ExportLog(run.settings, run.name)
     written = log.load()
+    # An export bookmarked but not WRITTEN in the log was being rewritten (job-bookmark-disable or
+    # -pause) when that run died: readers skip it until a run publishes it again.
+    pending = [
+        e for e in exports if e.export_id not in committed or written.get(e.export_id, {}).get("status") != WRITTEN
+    ]
+    if not pending:
+        run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
+        return
+    register_table(run.spark, table, run.settings.lake_root)
     quarantined = 0
     for number, export in enumerate(pending, 1):
-        if export.export_id not in written:
-            written[export.export_id] = {"p_date": datetime.now(UTC).date().isoformat(), "status": WRITING}
-            log.save(written)
-        p_date = written[export.export_id]["p_date"]
+        # Marked WRITING before the publish deletes or moves its first file, a rewrite of an export
+        # already WRITTEN included: readers (sources/dynamodb/changes.py) skip it until it is WRITTEN.
+        p_date = written.get(export.export_id, {}).get("p_date") or datetime.now(UTC).date().isoformat()
+        written[export.export_id] = {**written.get(export.export_id, {}), "p_date": p_date, "status": WRITING}
+        log.save(written)
+        failpoint("raw.after_mark_writing")
         result = write_export(run, table, export, p_date)
         add_partitions(run.spark, table, [{"p_date": p_date}])
         record = {**export.to_json(), "p_date": p_date, "rows": result.rows, "quarantined": result.quarantined}
         written[export.export_id] = {**record, "status": WRITTEN}
         log.save(written)
-        failpoint("raw.before_bookmark")
+        failpoint("raw.after_mark_written")
         committed[export.export_id] = record
         run.advance({"exports": committed})
         quarantined += result.quarantined
