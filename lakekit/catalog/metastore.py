@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from lakekit.catalog.model import TableDef, all_tables
 from lakekit.catalog.model import sql_quote as _quote
@@ -64,6 +65,39 @@ def add_partitions(spark, table: TableDef, values: list[dict[str, str]]) -> None
         "PARTITION (" + ", ".join(f"{k} = {_quote(str(v))}" for k, v in value.items()) + ")" for value in values
     )
     spark.sql(f"ALTER TABLE {table.qualified_name} ADD IF NOT EXISTS {specs}")
+
+
+@cache
+def _glue():
+    from lakekit.catalog.glue import GlueCatalog
+
+    return GlueCatalog()
+
+
+def _glue_catalog(run):
+    """The process's GlueCatalog when the run's metastore is the Glue Data Catalog (`metastore: glue`), else None."""
+    return _glue() if run.settings.metastore == "glue" else None
+
+
+def register(run, table: TableDef) -> None:
+    """Register a table a job writes, in the run's metastore: the Glue Data Catalog through its API (one
+    definition with `lake catalog ddl`, see lakekit/catalog/glue.py), else Spark's own metastore."""
+    glue = _glue_catalog(run)
+    if glue is None:
+        register_table(run.spark, table, run.settings.lake_root)
+        return
+    action = glue.register_table(table, run.settings.lake_root)
+    if action != "unchanged":
+        run.say(f"Glue Data Catalog: {table.qualified_name} {action}")
+
+
+def register_partitions(run, table: TableDef, values: list[dict[str, str]]) -> None:
+    """Partitions a job wrote into a Parquet table, in the run's metastore."""
+    glue = _glue_catalog(run)
+    if glue is None:
+        add_partitions(run.spark, table, values)
+    else:
+        glue.add_partitions(table, run.settings.lake_root, values)
 
 
 def partition_dirs(location: str, keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

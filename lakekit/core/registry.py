@@ -26,12 +26,16 @@ class Job:
     """A job: its name (the script jobs/<name>.py and the Glue job), what it runs, and its own arguments.
 
     `options` maps each argument the job reads to its default (None: unset, or the conf's setting).
+    `has_work`, if given, tells from the lake's state alone (a few small reads, no Spark) whether the run
+    has anything to do; when it says no, the run ends there without starting a JVM. It is not asked when
+    the run reprocesses everything (job-bookmark-disable, rebuild=true).
     """
 
     name: str
     run: Callable[[Any], None]  # called with the JobRun
     options: dict[str, str | None] = field(default_factory=dict)
     description: str = ""
+    has_work: Callable[[Any], bool] | None = None  # called with the JobRun, before its SparkSession exists
 
 
 @dataclass(frozen=True)
@@ -124,4 +128,7 @@ def run_job(name: str, argv: list[str]) -> None:
 
     declared = job(name)
     with job_run(argv, declared.options) as run:
+        if declared.has_work is not None and not run.reprocess_all and not declared.has_work(run):
+            run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
+            return
         declared.run(run)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import add_partitions, register_table
+from lakekit.catalog.metastore import register, register_partitions
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobRun
@@ -106,15 +106,15 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
     The table's `source.table` in catalog/ names the DynamoDB table; `source.keys` its key attributes.
     """
     source_table = table.source["table"]
-    exports, notes = discover(run.settings, source_table)
+    committed = dict(run.position().get("exports", {}))
+    pending, notes = discover(run.settings, source_table, set(committed))
     for note in notes:
         run.say(note)
-    committed = dict(run.position().get("exports", {}))
-    pending = [e for e in exports if e.export_id not in committed]
     if not pending:
-        run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
+        # Decided from one listing and the bookmark: Spark is never started for it.
+        run.say(f"nothing new for {source_table} ({len(committed)} export(s) already processed)")
         return
-    register_table(run.spark, table, run.settings.lake_root)
+    register(run, table)
     # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
     # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
     log = ExportLog(run.settings, run.name)
@@ -126,7 +126,7 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
             log.save(written)
         p_date = written[export.export_id]["p_date"]
         result = write_export(run, table, export, p_date)
-        add_partitions(run.spark, table, [{"p_date": p_date}])
+        register_partitions(run, table, [{"p_date": p_date}])
         record = {**export.to_json(), "p_date": p_date, "rows": result.rows, "quarantined": result.quarantined}
         written[export.export_id] = {**record, "status": WRITTEN}
         log.save(written)
