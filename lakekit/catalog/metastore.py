@@ -48,11 +48,16 @@ def register_table(spark, table: TableDef, lake_root: str) -> None:
     if registered is not None:
         # External table pointing at another lake root: dropping it leaves every file in place.
         spark.sql(f"DROP TABLE {table.qualified_name}")
+    spark.sql(f"CREATE TABLE {table.qualified_name} {_definition(table, location)}")
+
+
+def _definition(table: TableDef, location: str | None = None) -> str:
+    """What follows CREATE TABLE <name>: columns, format, partitions, comment, location, properties."""
     partitioned = f"PARTITIONED BY ({', '.join(table.partition_keys)})" if table.partition_keys else ""
     properties = ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in table.properties.items())
-    spark.sql(
-        f"CREATE TABLE {table.qualified_name} (\n  {_column_ddl(table)}\n) USING {table.format}\n"
-        f"{partitioned} COMMENT {_quote(table.description)} LOCATION {_quote(location)}"
+    return (
+        f"(\n  {_column_ddl(table)}\n) USING {table.format}\n{partitioned} COMMENT {_quote(table.description)}"
+        + (f" LOCATION {_quote(location)}" if location else "")
         + (f" TBLPROPERTIES ({properties})" if properties else "")
     )
 
@@ -89,6 +94,11 @@ def register(run, table: TableDef) -> None:
     action = glue.register_table(table, run.settings.lake_root)
     if action != "unchanged":
         run.say(f"Glue Data Catalog: {table.qualified_name} {action}")
+    if table.format == "delta" and not has_data(table, run.settings.lake_root):
+        # What Spark's CREATE TABLE does locally: an empty Delta table, with the YAML's schema and properties.
+        run.spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{table.location_under(run.settings.lake_root)}` {_definition(table)}"
+        )
 
 
 def register_partitions(run, table: TableDef, values: list[dict[str, str]]) -> None:

@@ -195,6 +195,10 @@ def get_spark(settings: Settings, extra_conf: dict[str, Any] | None = None):
         # against a local S3 API, say): a session of our own with Delta, and S3A when the root is on S3.
         try:
             spark = _local_builder(settings, extra_conf).getOrCreate()
+            if launched() and settings.metastore == "derby":
+                # The driver JVM started before our options: Derby (created on first catalog use) would
+                # put derby.log in the working folder.
+                spark.sparkContext._jvm.java.lang.System.setProperty("derby.system.home", str(metastore_dir(settings)))
         except Exception as error:
             if "delta" in str(error).lower() and launched():
                 # Under spark-submit the JVM is already running: jars named in the builder come too late.
