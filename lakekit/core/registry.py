@@ -128,7 +128,9 @@ def run_job(name: str, argv: list[str]) -> None:
 
     declared = job(name)
     with job_run(argv, declared.options) as run:
-        if declared.has_work is not None and not run.reprocess_all and not declared.has_work(run):
-            run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
-            return
+        if declared.has_work is not None:
+            if not run.reprocess_all and not declared.has_work(run):
+                run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
+                return
+            _ = run.spark  # there is work: the job may build columns before it first reads
         declared.run(run)
