@@ -197,6 +197,10 @@ def job_run(argv: list[str], options: dict[str, str | None] | None = None) -> It
     try:
         run = JobRun(name=name, args=args, settings=settings, bookmarks=bm.Bookmarks(settings))
         run.say(f"lake root {settings.lake_root}; {BOOKMARK_NOTICES[run.bookmark_option]}")
+        known = {*GLUE_ARGUMENTS, *COMMON_OPTIONS, *(options or {})}
+        unused = sorted(set(parse_argv(argv[1:])) - known)
+        if unused:  # a misspelt option would otherwise be ignored without a word
+            run.say(f"argument(s) this job does not read, ignored: {', '.join('--' + u for u in unused)}")
         if launched():  # spark-submit or Glue: the JVM is running anyway; Glue's Job.init wants it now
             _ = run.spark
         yield run

@@ -169,3 +169,10 @@ def test_a_missing_bucket_is_one_line_naming_the_setting(s3):
         "(--lake-root, LAKE_ROOT) or create the bucket"
     )
     S3Storage(s3).check_root("s3a://lake/anything")
+
+
+def test_glues_own_arguments_pass_silently_and_a_misspelt_one_is_named(lake_root, capsys):
+    glue = {"JOB_ID": "j_1", "JOB_RUN_ID": "jr_1", "TempDir": "s3://tmp/", "enable-glue-datacatalog": "true"}
+    run_job(lake_root, "raw_user_campaign", **glue, lake_roto="/elsewhere")
+    notes = [line for line in capsys.readouterr().out.splitlines() if "does not read" in line]
+    assert notes == ["[raw_user_campaign] argument(s) this job does not read, ignored: --lake_roto"]
