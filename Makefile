@@ -1,11 +1,11 @@
-# make install | demo | test | test-crash | lint | wheel — each installs what it needs first.
+# make install | demo | test | test-crash | test-aws | test-cluster | lint | wheel — each installs what it needs first.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash lint wheel samples bench bench-ingest clean
+.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest clean
 
 install: $(STAMP)
 
@@ -51,6 +51,16 @@ test-crash: install
 	mkdir -p .tmp
 	$(BIN)/pytest -m crash -n 2 --dist loadfile --basetemp=$(CURDIR)/.tmp/test-crash \
 		tests/lakekit/pipelines/test_crash_matrix.py tests/lakekit/pipelines/test_crash_matrix_users.py
+
+# The wheel in a fresh venv with --env aws on a local S3 and Glue API (moto server); S3 request counts.
+test-aws: install
+	$(BIN)/lake jars --s3
+	$(BIN)/pytest -n 0 -m aws tests/aws
+
+# Both workflows on a Spark standalone cluster (master + 2 workers of 1 core, 1 GiB) with the lake on S3.
+test-cluster: install
+	$(BIN)/lake jars --s3
+	$(BIN)/pytest -n 0 -m cluster tests/cluster
 
 lint: install
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from lakekit.catalog.model import TableDef, all_tables
 from lakekit.catalog.model import sql_quote as _quote
@@ -47,14 +48,22 @@ def register_table(spark, table: TableDef, lake_root: str) -> None:
     if registered is not None:
         # External table pointing at another lake root: dropping it leaves every file in place.
         spark.sql(f"DROP TABLE {table.qualified_name}")
-    partitioned = f"PARTITIONED BY ({', '.join(table.partition_keys)})" if table.partition_keys else ""
     # An existing Delta table keeps its own properties (its features decide who can read it):
     # `lake table features` changes them, never a registration.
     existing_delta = table.format == "delta" and has_data(table, lake_root)
-    properties = "" if existing_delta else ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in table.properties.items())
-    spark.sql(
-        f"CREATE TABLE {table.qualified_name} (\n  {_column_ddl(table)}\n) USING {table.format}\n"
-        f"{partitioned} COMMENT {_quote(table.description)} LOCATION {_quote(location)}"
+    spark.sql(f"CREATE TABLE {table.qualified_name} {_definition(table, location, keep_properties=existing_delta)}")
+
+
+def _definition(table: TableDef, location: str | None = None, keep_properties: bool = False) -> str:
+    """What follows CREATE TABLE <name>: columns, format, partitions, comment, location, properties
+    (none with `keep_properties`: a table that exists keeps its own)."""
+    partitioned = f"PARTITIONED BY ({', '.join(table.partition_keys)})" if table.partition_keys else ""
+    properties = ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in table.properties.items())
+    if keep_properties:
+        properties = ""
+    return (
+        f"(\n  {_column_ddl(table)}\n) USING {table.format}\n{partitioned} COMMENT {_quote(table.description)}"
+        + (f" LOCATION {_quote(location)}" if location else "")
         + (f" TBLPROPERTIES ({properties})" if properties else "")
     )
 
@@ -67,6 +76,44 @@ def add_partitions(spark, table: TableDef, values: list[dict[str, str]]) -> None
         "PARTITION (" + ", ".join(f"{k} = {_quote(str(v))}" for k, v in value.items()) + ")" for value in values
     )
     spark.sql(f"ALTER TABLE {table.qualified_name} ADD IF NOT EXISTS {specs}")
+
+
+@cache
+def _glue():
+    from lakekit.catalog.glue import GlueCatalog
+
+    return GlueCatalog()
+
+
+def _glue_catalog(run):
+    """The process's GlueCatalog when the run's metastore is the Glue Data Catalog (`metastore: glue`), else None."""
+    return _glue() if run.settings.metastore == "glue" else None
+
+
+def register(run, table: TableDef) -> None:
+    """Register a table a job writes, in the run's metastore: the Glue Data Catalog through its API (one
+    definition with `lake catalog ddl`, see lakekit/catalog/glue.py), else Spark's own metastore."""
+    glue = _glue_catalog(run)
+    if glue is None:
+        register_table(run.spark, table, run.settings.lake_root)
+        return
+    action = glue.register_table(table, run.settings.lake_root)
+    if action != "unchanged":
+        run.say(f"Glue Data Catalog: {table.qualified_name} {action}")
+    if table.format == "delta" and not has_data(table, run.settings.lake_root):
+        # What Spark's CREATE TABLE does locally: an empty Delta table, with the YAML's schema and properties.
+        run.spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{table.location_under(run.settings.lake_root)}` {_definition(table)}"
+        )
+
+
+def register_partitions(run, table: TableDef, values: list[dict[str, str]]) -> None:
+    """Partitions a job wrote into a Parquet table, in the run's metastore."""
+    glue = _glue_catalog(run)
+    if glue is None:
+        add_partitions(run.spark, table, values)
+    else:
+        glue.add_partitions(table, run.settings.lake_root, values)
 
 
 def partition_dirs(location: str, keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

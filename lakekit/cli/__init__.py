@@ -273,29 +273,23 @@ def cmd_init(ns) -> int:
 
 
 def cmd_jars(ns) -> int:
-    """Resolve the Delta jars once through Spark's package mechanism and record them for offline starts."""
-    from pyspark.sql import SparkSession
+    """Resolve the Delta jars (and with --s3 the S3A ones) once and record them for offline starts."""
+    from lakekit.core.session import DELTA_PACKAGE, S3A_PACKAGE, cached_jars, record_jars, resolve_jars
 
-    from lakekit.core.session import DELTA_PACKAGE, cached_jars, ivy_dir, record_jars
-
-    if cached_jars(DELTA_PACKAGE) and not ns.force:
-        jars = cached_jars(DELTA_PACKAGE)
-        print(",".join(jars) if ns.classpath else f"jars cached: {', '.join(jars)}")
-        return 0
-    if ns.classpath:
-        raise ConfigError("no jars cached yet: run `lake jars` (make install does) first")
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.jars.packages", DELTA_PACKAGE)
-        .config("spark.jars.ivy", str(ivy_dir()))
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.stop()
-    jars = sorted(str(p) for p in (ivy_dir() / "jars").glob("*.jar"))
-    if not jars:
-        raise RuntimeError(f"Spark resolved {DELTA_PACKAGE} but no jar is in {ivy_dir() / 'jars'}")
-    print(f"cached {len(jars)} jar(s) listed in {record_jars(DELTA_PACKAGE, jars)}")
+    packages = [DELTA_PACKAGE] + ([S3A_PACKAGE] if ns.s3 else [])
+    found: list[str] = []
+    for package in packages:
+        jars = cached_jars(package)
+        if jars and not ns.force:
+            found += jars
+            continue
+        if ns.classpath:
+            raise ConfigError(f"no jars cached yet for {package}: run `lake jars{' --s3' if ns.s3 else ''}` first")
+        jars = resolve_jars(package)
+        found += jars
+        if not ns.classpath:
+            print(f"cached {len(jars)} jar(s) of {package} listed in {record_jars(package, jars)}")
+    print(",".join(found) if ns.classpath else f"jars cached: {', '.join(found)}")
     return 0
 
 
@@ -388,6 +382,7 @@ def parser() -> argparse.ArgumentParser:
     jars.add_argument("--force", action="store_true", help="resolve again even if cached")
     jars.add_argument("--classpath", action="store_true", help="print the cached jars comma-separated (for --jars)")
     jars.add_argument("--verbose", action="store_true", help="show Spark's own warnings and INFO lines")
+    jars.add_argument("--s3", action="store_true", help="also hadoop-aws 3.3.4 and its AWS SDK bundle (S3A)")
     jars.set_defaults(func=cmd_jars)
 
     table_features.add_parser(sub)

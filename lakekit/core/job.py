@@ -14,9 +14,9 @@ from lakekit.core import state as bm
 from lakekit.core.failpoints import failpoint, set_job
 from lakekit.core.options import Option, as_option
 from lakekit.core.options import flag as flag
-from lakekit.core.session import get_spark, glue_context
+from lakekit.core.session import SessionError, check_delta, get_spark, glue_context, launched
 from lakekit.core.settings import Settings, load_settings, require_lake_root
-from lakekit.core.storage import DEFAULT_TIMEOUT_MINUTES, LockedError, lock_owner, storage_for
+from lakekit.core.storage import DEFAULT_TIMEOUT_MINUTES, LockedError, StorageError, lock_owner, storage_for
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,53 @@ COMMON_OPTIONS: dict[str, Option] = {
     "rebuild": Option(
         "false", "recompute everything from raw (as job-bookmark-disable, but the bookmark advances)", "boolean"
     ),
+}
+
+# What Glue itself passes to every job script (special parameters and run ids): accepted, and read by
+# Glue's runtime or by awsglue's Job, not by the jobs. `lake` lists them in the README's Glue section.
+GLUE_ARGUMENTS = (
+    "JOB_ID",
+    "JOB_RUN_ID",
+    "JOB_NAME",
+    "TempDir",
+    "RedshiftTempDir",
+    "job_bookmark_option",
+    "job_bookmark_from",
+    "job_bookmark_to",
+    "continuation_option",
+    "enable_glue_datacatalog",
+    "additional_python_modules",
+    "python_modules_installer_option",
+    "extra_py_files",
+    "extra_jars",
+    "extra_files",
+    "datalake_formats",
+    "conf",
+    "job_language",
+    "enable_metrics",
+    "enable_observability_metrics",
+    "enable_continuous_cloudwatch_log",
+    "enable_continuous_log_filter",
+    "continuous_log_logGroup",
+    "enable_spark_ui",
+    "spark_event_logs_path",
+    "enable_job_insights",
+    "enable_auto_scaling",
+    "encryption_type",
+    "security_configuration",
+    "user_jars_first",
+    "scriptLocation",
+)
+
+BOOKMARK_NOTICES = {
+    bm.ENABLE: "bookmark ENABLED (--job-bookmark-option job-bookmark-enable): processes only what is new since "
+    "the bookmark, then advances it",
+    bm.PAUSE: "bookmark PAUSED (--job-bookmark-option job-bookmark-pause): processes what is new since the "
+    "bookmark and does NOT advance it; the next enabled run applies it again (idempotently)",
+    bm.DISABLE: "BOOKMARK DISABLED (--job-bookmark-option job-bookmark-disable, the default of a new Glue job): "
+    "this run REPROCESSES EVERYTHING from the start (idempotently: the tables end the same) and does NOT advance "
+    "the bookmark, so every run costs a full reprocess; for incremental runs set --job-bookmark-option "
+    "job-bookmark-enable",
 }
 
 
@@ -97,14 +144,42 @@ def resolve_args(argv: list[str], options: dict[str, Option | str | None]) -> di
 
 @dataclass
 class JobRun:
-    """One run of a job: its arguments, settings, session and bookmark."""
+    """One run of a job: its arguments, settings, session and bookmark.
+
+    The SparkSession starts on first use of `spark`: a run that finds nothing new from the lake's state
+    never starts a JVM (under a launcher such as Glue the JVM is already there and is used at once).
+    """
 
     name: str
     args: dict[str, Any]
     settings: Settings
-    spark: Any
     bookmarks: bm.Bookmarks
     notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    _spark: Any = None
+    glue_job: Any = None
+
+    @property
+    def spark(self):
+        if self._spark is None:
+            from pyspark.sql import SparkSession
+
+            had_session = SparkSession.getActiveSession() is not None
+            spark = get_spark(self.settings)
+            try:
+                check_delta(spark)
+            except SessionError as error:
+                raise JobError(str(error)) from None
+            if not had_session:
+                self.say(f"SparkSession started in {time.monotonic() - self.started:.1f}s")
+            glue = glue_context(spark)
+            if glue is not None:
+                from awsglue.job import Job
+
+                self.glue_job = Job(glue)
+                self.glue_job.init(self.name, self.args)
+            self._spark = spark
+        return self._spark
 
     @property
     def bookmark_option(self) -> str:
@@ -151,38 +226,34 @@ def unlock_job(settings: Settings, job: str, force: bool = False) -> str:
 
 @contextlib.contextmanager
 def job_run(argv: list[str], options: dict[str, Option | str | None] | None = None) -> Iterator[JobRun]:
-    """Resolve arguments, take the job's lock (before Spark starts), start the session, init Glue's Job."""
+    """Resolve arguments, check the lake root, take the job's lock; Spark starts when the job first needs it."""
     args = resolve_args(argv, options or {})
     name = args["JOB_NAME"]
     settings = require_lake_root(load_settings(args.get("env"), args.get("lake_root")))
     storage = storage_for(settings.lake_root)
-    started = time.monotonic()
     set_job(name)
+    try:
+        storage.check_root(settings.lake_root)
+    except StorageError as error:
+        raise JobError(f"{error}; this run did nothing") from None
     try:
         lock = storage.lock(lock_path(settings, name), lock_owner(name, job_timeout_minutes(settings, name)))
         lock.__enter__()
     except LockedError as error:
         raise JobError(f"job {name} is {error}; this run did nothing") from None
     try:
-        from pyspark.sql import SparkSession
-
-        had_session = SparkSession.getActiveSession() is not None
-        spark = get_spark(settings)
-        if not had_session:
-            print(f"[{name}] SparkSession started in {time.monotonic() - started:.1f}s", flush=True)
-        glue = glue_context(spark)
-        glue_job = None
-        if glue is not None:
-            from awsglue.job import Job
-
-            glue_job = Job(glue)
-            glue_job.init(name, args)
-        run = JobRun(name=name, args=args, settings=settings, spark=spark, bookmarks=bm.Bookmarks(settings))
-        run.say(f"lake root {settings.lake_root}, bookmark option {run.bookmark_option}")
+        run = JobRun(name=name, args=args, settings=settings, bookmarks=bm.Bookmarks(settings))
+        run.say(f"lake root {settings.lake_root}; {BOOKMARK_NOTICES[run.bookmark_option]}")
+        known = {*GLUE_ARGUMENTS, *COMMON_OPTIONS, *(options or {})}
+        unused = sorted(set(parse_argv(argv[1:])) - known)
+        if unused:  # a misspelt option would otherwise be ignored without a word
+            run.say(f"argument(s) this job does not read, ignored: {', '.join('--' + u for u in unused)}")
+        if launched():  # spark-submit or Glue: the JVM is running anyway; Glue's Job.init wants it now
+            _ = run.spark
         yield run
-        if glue_job is not None:
-            glue_job.commit()
-        run.say(f"done in {time.monotonic() - started:.1f}s")
+        if run.glue_job is not None:
+            run.glue_job.commit()
+        run.say(f"done in {time.monotonic() - run.started:.1f}s")
     finally:
         lock.__exit__(*sys.exc_info())
         set_job(None)

@@ -30,12 +30,16 @@ class Job:
     `options` maps each argument the job reads (besides the common ones: lakekit.core.job.COMMON_OPTIONS)
     to an Option (default, description, accepted values), or to a plain default (None: unset, or the
     conf's setting), which accepts any text.
+    `has_work`, if given, tells from the lake's state alone (a few small reads, no Spark) whether the run
+    has anything to do; when it says no, the run ends there without starting a JVM. It is not asked when
+    the run reprocesses everything (job-bookmark-disable, rebuild=true).
     """
 
     name: str
     run: Callable[[Any], None]  # called with the JobRun
     options: dict[str, Option | str | None] = field(default_factory=dict)
     description: str = ""
+    has_work: Callable[[Any], bool] | None = None  # called with the JobRun, before its SparkSession exists
 
     def option_specs(self) -> dict[str, Option]:
         """Every argument the job reads, common ones first, each as an Option."""
@@ -167,5 +171,10 @@ def run_job(name: str, argv: list[str]) -> None:
     from lakekit.core.progress import spark_progress
 
     declared = job(name)
-    with job_run(argv, declared.options) as run, spark_progress(run.spark, run.name):
-        declared.run(run)
+    with job_run(argv, declared.options) as run:
+        if declared.has_work is not None and not run.reprocess_all and not declared.has_work(run):
+            run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
+            return
+        # There is work: Spark starts here (the job may build columns before it first reads).
+        with spark_progress(run.spark, run.name):
+            declared.run(run)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import register_table
+from lakekit.catalog.metastore import register
 from lakekit.catalog.model import load_table
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
@@ -16,12 +16,13 @@ from lakekit.sinks.delta import (
     broadcast_if_small,
     changed_values,
     compact,
+    has_version_after,
     latest_version,
     load_into_empty,
     read_version,
 )
 from lakekit.sinks.delta_features import feature_drift, table_detail
-from lakekit.sources.dynamodb.changes import changes_since
+from lakekit.sources.dynamodb.changes import changes_since, has_new_exports
 from lakekit.sources.dynamodb.raw import run_raw_export_job
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed
 from transforms.changes import build_changes
@@ -31,7 +32,7 @@ RAW_JOBS = {"raw.user_campaign": "raw_user_campaign", "raw.campaign_info": "raw_
 
 def _target(run: JobRun, name: str):
     table = load_table(name)
-    register_table(run.spark, table, run.settings.lake_root)
+    register(run, table)
     return table, table.location_under(run.settings.lake_root)
 
 
@@ -139,6 +140,23 @@ def run_campaign_task_progress(run: JobRun) -> None:
     )
 
 
+def has_new_tasks(run: JobRun) -> bool:
+    """Whether curated_campaign_tasks has work: an export of raw.campaign_info it has not applied."""
+    return has_new_exports(run, RAW_JOBS["raw.campaign_info"], run.bookmarks.position(run.name).get("applied", []))
+
+
+def has_new_progress(run: JobRun) -> bool:
+    """Whether curated_campaign_task_progress has work: a raw.user_campaign export it has not applied, or
+    a version of curated.campaign_tasks after the one it saw (one listing of the Delta log's newest entries)."""
+    position = run.bookmarks.position(run.name)
+    if has_new_exports(run, RAW_JOBS["raw.user_campaign"], position.get("applied", [])):
+        return True
+    if not position:
+        return False
+    tasks_path = load_table("curated.campaign_tasks").location_under(run.settings.lake_root)
+    return has_version_after(tasks_path, position.get("campaign_tasks_version"))
+
+
 def _apply(run: JobRun, table, path: str, old_df: DataFrame, new_df: DataFrame, match_on: list[str]):
     """Make the rows `old_df` selected from the table into `new_df` (a plain append into an empty table),
     then compact the partitions that have gathered too many files."""
@@ -196,11 +214,17 @@ PIPELINE = Pipeline(
             lambda run: run_raw_export_job(run, load_table("raw.campaign_info")),
             description="DynamoDB exports of campaignInfo -> raw.campaign_info",
         ),
-        Job("curated_campaign_tasks", run_campaign_tasks, description="raw.campaign_info -> curated.campaign_tasks"),
+        Job(
+            "curated_campaign_tasks",
+            run_campaign_tasks,
+            description="raw.campaign_info -> curated.campaign_tasks",
+            has_work=has_new_tasks,
+        ),
         Job(
             "curated_campaign_task_progress",
             run_campaign_task_progress,
             description="raw.user_campaign + curated.campaign_tasks -> curated.campaign_task_progress",
+            has_work=has_new_progress,
         ),
     ),
     workflows={

@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakekit.catalog.metastore import register_table
+from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun, flag
@@ -198,7 +198,7 @@ def run_ingest_users(run: JobRun) -> None:
     loaded = dict(position.get("files", {}))
     pending = {k: v for k, v in landing_files(run.settings, SOURCE).items() if k not in loaded}
     if pending:
-        register_table(run.spark, table, run.settings.lake_root)
+        register(run, table)
         records_df = read_landed_records(run.spark, table, sorted(pending.values()))
         records_df = records_df.withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
         committed = append_by_source_file(run, table, records_df, pending)
@@ -283,7 +283,7 @@ def run_users_daily(run: JobRun) -> None:
         )
         for name, build in CURATED_TABLES.items():
             table = load_table(name)
-            register_table(run.spark, table, run.settings.lake_root)
+            register(run, table)
             replace_partitions(run.spark, table, run.settings.lake_root, build(records_df), "p_date", days)
             run.say(f"{name}: p_date {', '.join(days)} replaced")
     finally:

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
+from lakekit.core.storage import storage_for
 from transforms.changes import DELETE, UPSERT
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # a null partition value in a file path
@@ -38,6 +39,14 @@ def latest_version(spark, path: str) -> int | None:
     if not DeltaTable.isDeltaTable(spark, path):
         return None
     return DeltaTable.forPath(spark, path).history(1).select("version").first()["version"]
+
+
+def has_version_after(path: str, version: int | None) -> bool:
+    """Whether the Delta table at `path` has a commit after `version` (None: any commit), from one listing of
+    its log's entries after that version, without Spark: the cost does not grow with the table's history."""
+    after = None if version is None else f"{version:020d}.json"
+    entries = storage_for(path).list_files(f"{path}/_delta_log", start_after=after)
+    return any(re.fullmatch(r"\d{20}\.json", e.rsplit("/", 1)[-1]) for e in entries)
 
 
 def read_version(spark, path: str, version: int | None, schema) -> DataFrame:

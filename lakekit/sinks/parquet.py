@@ -13,7 +13,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from lakekit.catalog.metastore import add_partitions
+from lakekit.catalog.metastore import register_partitions
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
 from lakekit.core.storage import storage_for
@@ -64,5 +64,5 @@ def append_by_source_file(
         committed[key] = {"rows": rows.get(landing_id, 0)}
     storage.delete_tree(staging)
     p_dates = sorted({key.split("/")[0].split("=", 1)[1] for key in pending})
-    add_partitions(run.spark, table, [{"p_date": d} for d in p_dates])
+    register_partitions(run, table, [{"p_date": d} for d in p_dates])
     return committed

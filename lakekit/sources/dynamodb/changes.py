@@ -39,6 +39,11 @@ def committed_exports(run: JobRun, raw_job: str) -> dict[str, dict]:
     return ExportLog(run.settings, raw_job).written()
 
 
+def has_new_exports(run: JobRun, raw_job: str, applied: list[str]) -> bool:
+    """Whether the raw job has written an export not in `applied`: two small reads, no Spark, no listing."""
+    return bool(set(committed_exports(run, raw_job)) - set(applied))
+
+
 def export_files(run: JobRun, table: TableDef, exports: dict[str, dict], export_ids: list[str]) -> list[str]:
     """The Parquet files of these exports in the raw table (named <export_id>-NNNNN by the raw job)."""
     storage = storage_for(run.settings.lake_root)

@@ -118,15 +118,21 @@ def read_export(storage, table: str, path: str) -> Export:
     return export
 
 
-def discover(settings: Settings, table: str) -> tuple[list[Export], list[str]]:
-    """Complete exports of `table` in the order they apply, and notes about folders passed over.
+def discover(
+    settings: Settings, table: str, known: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[Export], list[str]]:
+    """Complete exports of `table` not in `known`, in the order they apply, and notes about folders passed over.
 
+    One listing of the landing prefix finds the export folders; only folders not in `known` (the exports
+    already processed) are opened, so a run's S3 requests do not grow with the exports of the past.
     A folder without manifest-summary.json is still being written (AWS writes it last): skipped.
     """
     storage = storage_for(settings.lake_root)
     exports, notes = [], []
     for path in storage.list_dirs(landing_dir(settings, table)):
         export_id = path.rsplit("/", 1)[-1]
+        if export_id in known:
+            continue
         if not storage.exists(f"{path}/manifest-summary.json"):
             notes.append(f"export {export_id}: no manifest-summary.json yet (still being written), skipped")
             continue

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import add_partitions, register_table
+from lakekit.catalog.metastore import register, register_partitions
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobRun
@@ -107,23 +107,22 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
     The table's `source.table` in catalog/ names the DynamoDB table; `source.keys` its key attributes.
     """
     source_table = table.source["table"]
-    exports, notes = discover(run.settings, source_table)
-    for note in notes:
-        run.say(note)
     committed = dict(run.position().get("exports", {}))
     # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
     # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
     log = ExportLog(run.settings, run.name)
     written = log.load()
     # An export bookmarked but not WRITTEN in the log was being rewritten (job-bookmark-disable or
-    # -pause) when that run died: readers skip it until a run publishes it again.
-    pending = [
-        e for e in exports if e.export_id not in committed or written.get(e.export_id, {}).get("status") != WRITTEN
-    ]
+    # -pause) when that run died: it is processed again. Only the others are known, and not opened.
+    done = {e for e in committed if written.get(e, {}).get("status") == WRITTEN}
+    pending, notes = discover(run.settings, source_table, done)
+    for note in notes:
+        run.say(note)
     if not pending:
-        run.say(f"nothing new for {source_table} ({len(exports)} export(s) already processed)")
+        # Decided from one listing, the bookmark and the export log: Spark is never started for it.
+        run.say(f"nothing new for {source_table} ({len(done)} export(s) already processed)")
         return
-    register_table(run.spark, table, run.settings.lake_root)
+    register(run, table)
     quarantined = 0
     for number, export in enumerate(pending, 1):
         # Marked WRITING before the publish deletes or moves its first file, a rewrite of an export
@@ -133,7 +132,7 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
         log.save(written)
         failpoint("raw.after_mark_writing")
         result = write_export(run, table, export, p_date)
-        add_partitions(run.spark, table, [{"p_date": p_date}])
+        register_partitions(run, table, [{"p_date": p_date}])
         record = {**export.to_json(), "p_date": p_date, "rows": result.rows, "quarantined": result.quarantined}
         written[export.export_id] = {**record, "status": WRITTEN}
         log.save(written)
