@@ -361,7 +361,9 @@ def run_curated_complaints(run: JobRun) -> None:
         table = load_table(CURATED_TABLE)
         register_table(run.spark, table, run.settings.lake_root)
         path = table.location_under(run.settings.lake_root)
-        latest_df = build_complaints(raw_df)
+        # Computed once with its lineage cut: joined to the table below, the typing's nested expressions would
+        # otherwise be inlined on both sides of the MERGE's joins, and the optimizer stalls expanding them.
+        latest_df = build_complaints(raw_df).localCheckpoint()
         if is_empty(run.spark, path):
             result = load_into_empty(run.spark, table, path, latest_df)
         else:
