@@ -6,9 +6,9 @@ import boto3
 import pytest
 
 from lakekit.core import state as bm
-from lakekit.core.job import JobError, resolve_args
+from lakekit.core.job import resolve_args
 from lakekit.core.session import check_delta, metastore_dir, s3a_conf
-from lakekit.core.settings import load_settings
+from lakekit.core.settings import ConfigError, load_settings
 from lakekit.core.storage import S3_REQUESTS, LocalStorage, S3Storage, StorageError, storage_for
 from tests.helpers import run_job
 
@@ -77,11 +77,11 @@ def test_glues_default_bookmark_option_is_announced_loudly_and_changes_nothing_i
 
 def test_a_local_lake_root_in_a_folder_that_does_not_exist_is_refused_in_one_line(tmp_path):
     root = tmp_path / "no" / "such" / "lake"
-    with pytest.raises(JobError) as raised:
+    with pytest.raises(ConfigError) as raised:
         run_job(str(root), "raw_user_campaign")
     assert str(raised.value) == (
-        f"lake root {root}: {root.parent} does not exist; fix --lake-root (Glue: --lake_root) or LAKE_ROOT; "
-        "this run did nothing"
+        f"lake root {root} does not exist: make it with `lake init --lake-root {root}`, "
+        "or point --lake-root / LAKE_ROOT at an existing lake"
     )
     assert not (tmp_path / "no").exists()
 

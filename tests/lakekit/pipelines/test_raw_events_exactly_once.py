@@ -46,7 +46,7 @@ def test_a_killed_streaming_run_rerun_writes_each_event_once(spark, lake_root):
         timeout=600,
     )
     assert killed.returncode == -9, killed.stdout + killed.stderr
-    assert "failpoint stream.after_publish.batch=1: killing this process" in killed.stdout
+    assert "failpoint raw_events/stream.after_publish.batch=1: killing this process" in killed.stdout
     written = Counter(r["_record_id"] for r in read_table(spark, lake_root, "raw.orders_events").collect())
     assert sorted(written) == sorted(expected[:8])  # batches 0 and 1 published, 1 not committed
 
