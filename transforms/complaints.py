@@ -208,12 +208,14 @@ def build_complaint_changes(current_df: DataFrame, latest_df: DataFrame) -> Data
     - delete: the table's row of such a complaint when its `date_received` (the partition) changed.
     """
     columns = latest_df.columns
-    compared = [c for c in columns if c != "fetched_at"]
-    current = current_df.select(*[F.col(c).alias(f"_old_{c}") for c in columns])
-    joined = latest_df.join(current, F.col("complaint_id") == F.col("_old_complaint_id"), "left")
-    same = F.lit(True)
-    for c in compared:
-        same = same & F.col(c).eqNullSafe(F.col(f"_old_{c}"))
+    # The content of a row, every column but fetched_at, as one value per side: a chain of 19 null-safe
+    # comparisons over aliased columns sent the optimizer's constraint inference out of memory.
+    content = F.to_json(F.struct(*[c for c in columns if c != "fetched_at"]))
+    current = current_df.select(*[F.col(c).alias(f"_old_{c}") for c in columns], content.alias("_old_content"))
+    joined = latest_df.withColumn("_content", content).join(
+        current, F.col("complaint_id") == F.col("_old_complaint_id"), "left"
+    )
+    same = F.col("_content") == F.col("_old_content")
     is_new = F.col("_old_complaint_id").isNull()
     changed_df = joined.filter(is_new | ((F.col("fetched_at") > F.col("_old_fetched_at")) & ~same))
     upserts_df = changed_df.select(*columns, F.lit(UPSERT).alias("_action"))
