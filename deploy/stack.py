@@ -35,7 +35,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from deploy import config
-from deploy.glue_tables import table_input
+from lakekit.catalog.glue import table_input
 from lakekit.core import registry
 
 # Glue's Delta Lake support: the session extension and catalog, as one --conf value (Glue's convention).
