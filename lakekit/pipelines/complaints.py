@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakekit.catalog.metastore import register_table
+from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.registry import Job, Pipeline, Step
@@ -22,7 +22,6 @@ from lakekit.core.state import Window as Days
 from lakekit.core.storage import storage_for
 from lakekit.sinks.delta import apply_changes, compact, is_empty, latest_version, load_into_empty, read_changes
 from lakekit.sinks.dynamodb import BatchWriter, DynamoDBError, chunks, ensure_table, to_item
-from lakekit.sinks.parquet import append_by_source_file
 from lakekit.sources.http import (
     MAX_OFFSET,
     FetchError,
@@ -30,8 +29,8 @@ from lakekit.sources.http import (
     RetryPolicy,
     get,
     land_document,
-    landing_files,
     landing_name,
+    load_landed,
     quarantine_response,
     read_landed,
     recorded,
@@ -277,17 +276,10 @@ def read_landed_hits(spark, table: TableDef, paths: list[str]) -> DataFrame:
 def load_raw(run: JobRun) -> None:
     """Append every landed page not yet in raw.complaints (exactly once per landing file)."""
     table = load_table(RAW_TABLE)
-    loaded = dict(run.position().get("files", {}))
-    pending = {k: v for k, v in landing_files(run.settings, SOURCE).items() if k not in loaded}
-    if not pending:
+    committed = load_landed(run, table, SOURCE, lambda paths: read_landed_hits(run.spark, table, paths))
+    if not committed:
         run.say(f"no new landed page for {table.qualified_name}")
         return
-    register_table(run.spark, table, run.settings.lake_root)
-    hits_df = read_landed_hits(run.spark, table, sorted(pending.values()))
-    hits_df = hits_df.withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
-    committed = append_by_source_file(run, table, hits_df, pending)
-    loaded.update(committed)
-    run.advance({"files": loaded})
     run.say(
         f"{sum(c['rows'] for c in committed.values())} hit(s) from {len(committed)} page(s) "
         f"appended to {table.qualified_name}"
@@ -359,7 +351,7 @@ def run_curated_complaints(run: JobRun) -> None:
         rejects = [r.asDict() for r in build_complaint_rejects(raw_df, raw.record_schema.fieldNames()).collect()]
         quarantined = quarantine_rejects(run, rejects)
         table = load_table(CURATED_TABLE)
-        register_table(run.spark, table, run.settings.lake_root)
+        register(run, table)
         path = table.location_under(run.settings.lake_root)
         # Computed once with its lineage cut: joined to the table below, the typing's nested expressions would
         # otherwise be inlined on both sides of the MERGE's joins, and the optimizer stalls expanding them.

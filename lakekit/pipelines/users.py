@@ -22,13 +22,12 @@ from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.state import StateStore
 from lakekit.core.storage import storage_for
 from lakekit.sinks.delta import replace_partitions
-from lakekit.sinks.parquet import append_by_source_file
 from lakekit.sources.http import (
     Response,
     RetryPolicy,
     get,
     land_responses,
-    landing_files,
+    load_landed,
     read_landed,
     recorded,
 )
@@ -194,16 +193,8 @@ def run_ingest_users(run: JobRun) -> None:
     StateStore(run.settings, "ingested").save(run.name, {**ingested, "at": datetime.now(UTC).isoformat()})
     failpoint("users.after_ingested_date")
     table = load_table(RAW_TABLE)
-    position = run.position()
-    loaded = dict(position.get("files", {}))
-    pending = {k: v for k, v in landing_files(run.settings, SOURCE).items() if k not in loaded}
-    if pending:
-        register(run, table)
-        records_df = read_landed_records(run.spark, table, sorted(pending.values()))
-        records_df = records_df.withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
-        committed = append_by_source_file(run, table, records_df, pending)
-        loaded.update(committed)
-        run.advance({"files": loaded})
+    committed = load_landed(run, table, SOURCE, lambda paths: read_landed_records(run.spark, table, paths))
+    if committed:
         run.say(
             f"{sum(c['rows'] for c in committed.values())} record(s) from {len(committed)} landing file(s) "
             f"appended to {table.qualified_name}"

@@ -292,3 +292,26 @@ def read_landed(spark, paths: list[str], schema) -> DataFrame:
         source_file.alias("_source_file"),
         landing_id.alias("_landing_id"),
     )
+
+
+def load_landed(run, table, source: str, read: Callable[[list[str]], DataFrame]) -> dict[str, dict[str, Any]]:
+    """Append every landed file of `source` not in the job's bookmark to the raw `table`, then advance it.
+
+    `read` turns landing paths into the table's rows (with `_landing_id`); each file is published once
+    (sinks.parquet.append_by_source_file). Returns {landing key: {"rows": n}} of what this run appended.
+    """
+    from pyspark.sql import functions as F
+
+    from lakekit.catalog.metastore import register
+    from lakekit.sinks.parquet import append_by_source_file
+
+    loaded = dict(run.position().get("files", {}))
+    pending = {k: v for k, v in landing_files(run.settings, source).items() if k not in loaded}
+    if not pending:
+        return {}
+    register(run, table)
+    rows_df = read(sorted(pending.values())).withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
+    committed = append_by_source_file(run, table, rows_df, pending)
+    loaded.update(committed)
+    run.advance({"files": loaded})
+    return committed
