@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import register_table
+from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
@@ -154,7 +154,7 @@ def run_curated_orders(run: JobRun) -> None:
     files = new_raw_files(run, raw, done, last)
     tables = {name: load_table(name) for name in CURATED_TABLES}
     for table in tables.values():
-        register_table(run.spark, table, run.settings.lake_root)
+        register(run, table)
     location = raw.location_under(run.settings.lake_root)
     events_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*files) if files else None
     if events_df is not None:

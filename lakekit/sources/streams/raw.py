@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakekit.catalog.metastore import add_partitions, register_table
+from lakekit.catalog.metastore import register, register_partitions
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.catalog.streams import StreamDef
 from lakekit.core.failpoints import failpoint
@@ -120,7 +120,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
             publish_staged(storage, f"{staging}/p_date={p_date}", partition_dir, prefix)
         storage.delete_tree(staging)
         failpoint(f"stream.after_publish.batch={batch_id}")  # rows published, the batch not yet committed
-        add_partitions(run.spark, table, [{"p_date": d} for d in p_dates])
+        register_partitions(run, table, [{"p_date": d} for d in p_dates])
         bad_df = decoded_df.filter(F.col("_error").isNotNull())
         quarantine = settings.path("quarantine", run.name, f"stream={stream.name}", f"batch={batch_id}")
         bad = bad_df.count()
@@ -155,7 +155,7 @@ def run_stream_to_raw(run: JobRun, stream: StreamDef, max_files_per_batch: int |
     table = load_table(stream.raw_table)
     if table.partition_keys != ("p_date",):
         raise JobError(f"{table.qualified_name} must be partitioned by p_date (the day of receipt)")
-    register_table(run.spark, table, run.settings.lake_root)
+    register(run, table)
     landing = run.settings.path("landing", "streams", stream.name)
     checkpoint = run.settings.path("_state", "checkpoints", run.name, stream.name)
     reader = run.spark.readStream.format("text").option("wholetext", "true").option("pathGlobFilter", f"*{SUFFIX}")
