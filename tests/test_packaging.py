@@ -89,6 +89,7 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
         "raw.campaign_info",
         "raw.complaints",
         "raw.orders_events",
+        "raw.retail_events",
         "raw.user_campaign",
         "raw.users",
     ]
