@@ -221,6 +221,13 @@ def test_cli_runs_the_campaign_workflow_on_the_samples(spark, tmp_path):
     assert "still being written" in second.stdout
     assert_progress(spark, lake_root, AFTER_INCREMENTAL)
 
+    # Nothing new (the export still being written included): every job knows it from the lake's state, no JVM.
+    third = lake("workflow", "run", "campaign", "--lake-root", str(lake_root))
+    assert "SparkSession started" not in third.stdout
+    assert third.stdout.count("(from the lake's state; Spark not started)") == 4
+    assert "still being written" in third.stdout
+    assert_progress(spark, lake_root, AFTER_INCREMENTAL)
+
     # The table is in the metastore under the lake root: plain SQL in a new session of the project.
     query = lake(
         "query",
