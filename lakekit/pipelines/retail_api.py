@@ -9,13 +9,15 @@ Statuses: 200 {"customer": {...}, "invoices": [latest first]}; 400 a customer id
 digits, or `invoices` not a whole number from 1 to 100 (default 10); 401 a missing or wrong x-api-key
 (the service's check, as on the ingest route); 404 a customer not in Customers (guests never are);
 503 when DynamoDB cannot be read (a missing table, no connection). Money (net_spent, total_amount) is
-a JSON string holding the stored decimal exactly; counts are JSON integers; booleans are booleans.
+a JSON string holding the stored decimal exactly, with at least two decimals ("27.50"); counts are JSON
+integers; booleans are booleans.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,17 +29,27 @@ CUSTOMERS_TABLE, INVOICES_TABLE = "Customers", "Invoices"
 BY_INVOICED_AT = "by_invoiced_at"
 DEFAULT_INVOICES, MAX_INVOICES = 10, 100
 MONEY = frozenset({"net_spent", "total_amount"})
+CENTS = Decimal("0.01")
 _CUSTOMER_ID = re.compile(r"[0-9]{1,12}")
 _COUNT = re.compile(r"-?[0-9]+")
 
 
+def money(text: str) -> str:
+    """A stored amount as text with at least two decimals, exactly (DynamoDB gives 27.50 back as 27.5)."""
+    amount = Decimal(text)
+    exponent = amount.as_tuple().exponent
+    return str(amount.quantize(CENTS)) if isinstance(exponent, int) and exponent > -2 else str(amount)
+
+
 def plain(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A DynamoDB item as JSON values: money as its decimal text, other numbers as integers, S, BOOL and NULL as is."""
+    """A DynamoDB item as JSON values: money as decimal text, other whole numbers as integers, S, BOOL, NULL as is."""
     found: dict[str, Any] = {}
     for name, value in item.items():
         ((kind, data),) = value.items()
-        if kind == "N":
-            found[name] = data if name in MONEY or not _COUNT.fullmatch(data) else int(data)
+        if kind == "N" and name in MONEY:
+            found[name] = money(data)
+        elif kind == "N":
+            found[name] = int(data) if _COUNT.fullmatch(data) else data
         elif kind == "NULL":
             found[name] = None
         else:
