@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest clean
+.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest bench-lookup clean
 
 install: $(STAMP)
 
@@ -83,6 +83,12 @@ CLIENTS ?= 8
 bench-ingest: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.ingest --events $(EVENTS) --clients $(CLIENTS)
+
+# GET /v1/customers/ID on lake serve, DynamoDB on a local moto_server with 4,000 customers: p50/p99 (target p99 < 50 ms).
+LOOKUPS ?= 4000
+bench-lookup: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.lookup --requests $(LOOKUPS) --clients $(CLIENTS)
 
 samples: install
 	$(BIN)/python -m scripts.make_samples

@@ -93,6 +93,8 @@ def cmd_produce(ns) -> int:
     from lakekit.core import registry
     from lakekit.serve.producer import produce
 
+    if ns.stream not in registry.producers() and ns.stream in registry.file_producers():
+        raise ConfigError(f"stream {ns.stream!r} is produced from a file: pass --csv FILE")
     make_event = registry.producer(ns.stream)
     count = ns.count or 100
     with _progress(ns.stream, ns.quiet) as progress:

@@ -118,6 +118,8 @@ def test_a_clean_file_exits_0_and_a_file_it_cannot_read_exits_2(tmp_path, servic
     )
     assert cli.main([*produce(path, service.url), "--count", "3"]) == 2
     assert "--count and --seed make test events" in capsys.readouterr().err
+    assert cli.main(["produce", "retail", "--url", service.url, "--api-key", KEY]) == 2
+    assert capsys.readouterr().err == "lake: stream 'retail' is produced from a file: pass --csv FILE\n"
 
 
 def test_a_wrong_key_leaves_every_row_not_stored_by_line(tmp_path, service, capsys):
