@@ -10,13 +10,14 @@ digits, or `invoices` not a whole number from 1 to 100 (default 10); 401 a missi
 (the service's check, as on the ingest route); 404 a customer not in Customers (guests never are);
 503 when DynamoDB cannot be read (a missing table, no connection). Money (net_spent, total_amount) is
 a JSON string holding the stored decimal exactly, with at least two decimals ("27.50"); counts are JSON
-integers; booleans are booleans.
+integers; booleans are booleans. A `Server-Timing: dynamodb;dur=MS` header gives the time spent in DynamoDB.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -57,8 +58,13 @@ def plain(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _error(status: int, error: str) -> JSONResponse:
-    return JSONResponse({"error": error}, status_code=status)
+def _timing(started: float) -> dict[str, str]:
+    """Server-Timing: the time spent waiting on DynamoDB, so a client can tell it from the service's own."""
+    return {"Server-Timing": f"dynamodb;dur={(time.perf_counter() - started) * 1000:.1f}"}
+
+
+def _error(status: int, error: str, started: float | None = None) -> JSONResponse:
+    return JSONResponse({"error": error}, status_code=status, headers=_timing(started) if started else None)
 
 
 def customer_router(settings: Any) -> APIRouter:
@@ -92,10 +98,11 @@ def customer_router(settings: Any) -> APIRouter:
         if not re.fullmatch(r"[0-9]{1,3}", wanted) or not 1 <= int(wanted) <= MAX_INVOICES:
             return _error(400, f"invoices must be a whole number from 1 to {MAX_INVOICES}, got {wanted!r}")
         key = {"customer_id": {"S": customer_id}}
+        started = time.perf_counter()
         try:
             found = client().get_item(TableName=customers, Key=key)
             if "Item" not in found:
-                return _error(404, f"no customer {customer_id}")
+                return _error(404, f"no customer {customer_id}", started)
             latest = client().query(
                 TableName=invoices,
                 IndexName=BY_INVOICED_AT,
@@ -105,10 +112,11 @@ def customer_router(settings: Any) -> APIRouter:
                 Limit=int(wanted),
             )
         except ClientError as error:
-            return _error(503, f"DynamoDB: {error.response.get('Error', {}).get('Message') or error}")
+            return _error(503, f"DynamoDB: {error.response.get('Error', {}).get('Message') or error}", started)
         except BotoCoreError as error:
-            return _error(503, f"DynamoDB: {error}")
-        return JSONResponse({"customer": plain(found["Item"]), "invoices": [plain(i) for i in latest["Items"]]})
+            return _error(503, f"DynamoDB: {error}", started)
+        answer = {"customer": plain(found["Item"]), "invoices": [plain(i) for i in latest["Items"]]}
+        return JSONResponse(answer, headers=_timing(started))
 
     return router
 

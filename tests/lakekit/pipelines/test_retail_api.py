@@ -7,6 +7,7 @@ customer_id), Invoices (customer_id + invoice_no, local secondary index by_invoi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -156,6 +157,7 @@ def get(service, path: str, key: str | None = KEY) -> httpx.Response:
 def test_a_customer_and_their_latest_invoices_latest_first(service):
     answer = get(service, "/v1/customers/17850?invoices=3")
     assert answer.status_code == 200
+    assert re.fullmatch(r"dynamodb;dur=[0-9]+\.[0-9]", answer.headers["server-timing"])
     assert answer.json() == {
         "customer": {
             "customer_id": "17850",
