@@ -165,7 +165,11 @@ def post_labelled(
                 reason = f"HTTP {status}: {_detail(answer)}" if status else f"no answer: {answer}"
                 summary.failures += [(label, reason) for label, _ in pending]
                 return
-            refused = {item["index"]: item["reason"] for item in rejected}
+            refused = {item["index"]: item["reason"] for item in rejected if 0 <= item.get("index", -1) < len(pending)}
+            if not refused:  # reasons that name no event of the request: nothing to set aside, nothing stored
+                summary.failed += len(pending)
+                summary.failures += [(label, f"HTTP 400: {_detail(answer)}") for label, _ in pending]
+                return
             summary.rejected += len(refused)
             summary.refused += [(pending[index][0], reason) for index, reason in sorted(refused.items())]
         pending = [pair for index, pair in enumerate(pending) if index not in refused]
