@@ -215,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         average = os.getloadavg()
         (BENCH / "RESULTS.md").open("a").write(
-            f"\n## Customer lookup, {stamp}: `make bench-lookup`\n\nMachine: {machine()}; load average at the end "
-            f"{average[0]:.1f} / {average[1]:.1f} / {average[2]:.1f} (shared with other helpers' work while it ran)\n\n"
+            f"\n## Customer lookup, {stamp}: `make bench-lookup BACKEND={ns.backend} LOOKUPS={ns.requests} "
+            f"CLIENTS={ns.clients}`\n\nMachine: {machine()}; load average at the end "
+            f"{average[0]:.1f} / {average[1]:.1f} / {average[2]:.1f} (shared with other helpers' work while it ran; "
+            "the clients, the service and the DynamoDB API on the same cores)\n\n"
             "| measure | result |\n|---|---|\n"
             f"| DynamoDB ({ns.backend}, local) | {ns.customers:,} customers, {len(invoices):,} invoices |\n"
             f"| requests (GET /v1/customers/ID?invoices=10, {ns.clients} concurrent clients) | {ns.requests:,} "
