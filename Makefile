@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest clean
+.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest bench-lookup clean
 
 install: $(STAMP)
 
@@ -83,6 +83,16 @@ CLIENTS ?= 8
 bench-ingest: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.ingest --events $(EVENTS) --clients $(CLIENTS)
+
+# GET /v1/customers/ID on lake serve over a local DynamoDB API with 4,000 customers: p50/p99 (target p99 < 50 ms).
+# BACKEND=moto (moto_server) or dynalite (DynamoDB on LevelDB, from npm, installed under bench/.work/).
+LOOKUPS ?= 4000
+BACKEND ?= moto
+DYNALITE := bench/.work/dynalite
+bench-lookup: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(if $(filter dynalite,$(BACKEND)),test -x $(DYNALITE)/node_modules/.bin/dynalite || npm install --silent --no-audit --no-fund --prefix $(DYNALITE) dynalite@4.0.0)
+	$(BIN)/python -m bench.lookup --backend $(BACKEND) --requests $(LOOKUPS) --clients $(CLIENTS)
 
 samples: install
 	$(BIN)/python -m scripts.make_samples

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -59,6 +59,25 @@ class Step:
     args: dict[str, str] = field(default_factory=dict)
 
 
+class FileReadError(ValueError):
+    """A file a producer cannot read at all (a missing column, dates in no one format): the message says why."""
+
+
+@dataclass
+class FileRead:
+    """What a pipeline's file producer found in a file (`lake produce STREAM --csv FILE`); events are read lazily.
+
+    `notes` say how the file was read (its encoding, the date format it was found to use), one line each;
+    `rows` is how many data rows it holds (the progress bar's total); `events` yields (the row's line in
+    the file, its event) in file order, and appends (line, reason) to `unreadable` for each row it skips.
+    """
+
+    notes: list[str]
+    rows: int
+    events: Iterator[tuple[int, Any]]
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """What one pipeline module declares: its jobs, and its workflows (jobs in order, stopping at a failure)."""
@@ -68,6 +87,12 @@ class Pipeline:
     workflows: dict[str, tuple[Step, ...]]
     # Test-event makers by stream (`lake produce STREAM`): (random.Random, sequence number) -> one event.
     producers: dict[str, Callable[[Any, int], Any]] = field(default_factory=dict)
+    # File readers by stream (`lake produce STREAM --csv FILE`): (path, options) -> FileRead, where options
+    # holds the reader options given on the command line (date_format); FileReadError when it cannot read it.
+    file_producers: dict[str, Callable[[str, dict[str, str]], FileRead]] = field(default_factory=dict)
+    # Read APIs the pipeline serves on `lake serve` beside the ingest API: settings -> a FastAPI APIRouter,
+    # mounted behind the service's x-api-key check.
+    routes: tuple[Callable[[Any], Any], ...] = ()
 
 
 @cache
@@ -117,6 +142,25 @@ def producer(stream: str) -> Callable[[Any, int], Any]:
     if stream not in known:
         raise UnknownJobError(f"no event producer for stream {stream!r}; producers: {', '.join(sorted(known))}")
     return known[stream]
+
+
+def file_producers() -> dict[str, Callable[[str, dict[str, str]], FileRead]]:
+    found: dict[str, Callable[[str, dict[str, str]], FileRead]] = {}
+    for pipeline in pipelines():
+        found.update(pipeline.file_producers)
+    return found
+
+
+def file_producer(stream: str) -> Callable[[str, dict[str, str]], FileRead]:
+    known = file_producers()
+    if stream not in known:
+        raise UnknownJobError(f"no file producer for stream {stream!r}; file producers: {', '.join(sorted(known))}")
+    return known[stream]
+
+
+def routes() -> list[Callable[[Any], Any]]:
+    """Every read API the pipelines declare (each: settings -> a FastAPI APIRouter), by pipeline."""
+    return [route for pipeline in pipelines() for route in pipeline.routes]
 
 
 def job(name: str) -> Job:

@@ -3,6 +3,8 @@
 Statuses: 200 stored (durably); 400 a body or an event that does not fit (nothing of the request is
 stored); 401 a missing or wrong x-api-key; 404 an unknown stream; 413 over PutRecords' limits (500
 events, 5 MiB a request, 1 MiB an event); 503 with Retry-After when the sink cannot take more.
+
+Beside it, the read APIs the pipelines declare (routers given to create_app), behind the same x-api-key.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +39,10 @@ class Limits:
     max_records: int = MAX_RECORDS
     max_request_bytes: int = MAX_REQUEST_BYTES
     max_event_bytes: int = MAX_EVENT_BYTES
+
+
+class KeyRefusedError(Exception):
+    """A request to a read API without a valid x-api-key: answered 401 like the ingest route."""
 
 
 class RequestError(Exception):
@@ -166,7 +172,9 @@ def create_app(
     api_keys: list[str],
     limits: Limits | None = None,
     tick_seconds: float = 1.0,
+    routers: list[APIRouter] | tuple[APIRouter, ...] = (),
 ) -> FastAPI:
+    """The service: the ingest route of `streams` into `sink`, and `routers` (read APIs) behind the same keys."""
     limits = limits or Limits()
     keys = tuple(k.encode() for k in api_keys if k)
     if not keys:
@@ -211,4 +219,14 @@ def create_app(
             return _error(503, str(error), retry_after=error.retry_after)
         return {"accepted": len(ids), "record_ids": ids}
 
+    def require_key(request: Request) -> None:
+        if not key_is_valid(request.headers.get("x-api-key"), keys):
+            raise KeyRefusedError
+
+    @app.exception_handler(KeyRefusedError)
+    async def key_refused(_request: Request, _error_: KeyRefusedError) -> JSONResponse:
+        return _error(401, "missing or wrong x-api-key")
+
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(require_key)])
     return app
