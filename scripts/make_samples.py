@@ -620,8 +620,10 @@ def retail_rows(seed: int = 2010, invoices: int = 48) -> list[dict]:
             )
         if index % 10 == 8:  # a stock write-off: negative quantity, not a cancellation, no customer, no price
             code, _, _ = rng.choice(_RETAIL_PRODUCTS)
-            rows.append(row(str(number + 1000 + index), code, rng.choice(["?", "damaged", "check", ""]), -rng.randint(5, 60),
-                            "0.0", None, "United Kingdom", at))  # fmt: skip
+            note = rng.choice(["?", "damaged", "check", ""])
+            rows.append(
+                row(str(number + 1000 + index), code, note, -rng.randint(5, 60), "0.0", None, "United Kingdom", at)
+            )
     at += timedelta(hours=2)
     rows.append(row("A563185", "B", "Adjust bad debt", 1, "11062.06", None, "United Kingdom", at))
     rows.append(row("A563186", "B", "Adjust bad debt", 1, "-11062.06", None, "United Kingdom", at))

@@ -89,7 +89,6 @@ def unit_price() -> Column:
 def retail_problem() -> Column:
     """Why a retail event cannot become a line (the first problem found, naming the column), else null."""
     text = F.col("unit_price").cast("string")
-    exact = to_number(text, T.DecimalType(38, 6))
     checks = [(F.col(c).isNull(), F.lit(f"{c}: missing")) for c in REQUIRED]
     checks.append(
         (
@@ -107,7 +106,7 @@ def retail_problem() -> Column:
                 F.lit("amount: "),
                 F.col("quantity").cast("string"),
                 F.lit(" x "),
-                exact.cast("string"),
+                _quoted(text),
                 F.lit(f" cannot be stored exactly as {AMOUNT_TYPE.simpleString()}"),
             ),
         )

@@ -21,6 +21,7 @@ from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.streams.raw import batch_files, written_batches
 from transforms.changes import build_changes
 from transforms.retail import (
+    LINE_KEY,
     build_retail_customers,
     build_retail_invoice_lines,
     build_retail_invoices,
@@ -41,11 +42,12 @@ SECONDS = "yyyy-MM-dd'T'HH:mm:ss"
 # ------------------------------------------------------------------------------------------------ curated
 
 
-def _apply(run: JobRun, table: TableDef, old_df: DataFrame, new_df: DataFrame) -> MergeResult:
-    """One MERGE making `old_df` (the table's rows of what was recomputed) into `new_df`; compaction after."""
+def _apply(run: JobRun, table: TableDef, old_df: DataFrame | None, new_df: DataFrame) -> MergeResult:
+    """One MERGE making `old_df` (the table's rows of what was recomputed; None: the table is empty) into
+    `new_df`; compaction after."""
     path = table.location_under(run.settings.lake_root)
     new_df = new_df.select(*table.column_names)
-    if is_empty(run.spark, path):
+    if old_df is None:
         result = load_into_empty(run.spark, table, path, new_df)
     else:
         match_on = list(dict.fromkeys([*table.primary_key, *table.partition_keys]))
@@ -120,9 +122,13 @@ def _empty(run: JobRun, table: TableDef) -> DataFrame:
     return run.spark.createDataFrame([], table.schema)
 
 
-def _current(run: JobRun, table: TableDef) -> DataFrame:
-    path = table.location_under(run.settings.lake_root)
-    return _empty(run, table) if is_empty(run.spark, path) else _read(run, table)
+def _current(run: JobRun, table: TableDef) -> DataFrame | None:
+    """The table's rows, None while it is empty (its first load appends, with nothing to compare)."""
+    return None if is_empty(run.spark, table.location_under(run.settings.lake_root)) else _read(run, table)
+
+
+def _semi(df: DataFrame | None, keys: DataFrame, on: str | list[str]) -> DataFrame | None:
+    return None if df is None else df.join(keys, on, "left_semi")
 
 
 def apply_batches(
@@ -131,34 +137,37 @@ def apply_batches(
     conf = lines.conf
     codes, prefixes = conf["non_product_stock_codes"], conf.get("non_product_stock_code_prefixes") or []
     touched_df = events_df.select("invoice_no").distinct().localCheckpoint()
+    current = {t.name: _current(run, t) for t in (lines, invoices, customers)}
 
     # Lines: the new state of every line the events name, against the table's rows of their invoices.
-    lines_df = _current(run, lines).join(touched_df, "invoice_no", "left_semi")
-    resolved_df = build_retail_invoice_lines(events_df, lines_df, codes, prefixes, conf["countries"]).localCheckpoint()
-    _apply(
-        run,
-        lines,
-        lines_df.join(resolved_df.select("invoice_no", "line_no"), ["invoice_no", "line_no"], "left_semi"),
-        resolved_df,
-    )
+    lines_df = _semi(current[lines.name], touched_df, "invoice_no")
+    resolved_df = build_retail_invoice_lines(
+        events_df, lines_df if lines_df is not None else _empty(run, lines), codes, prefixes, conf["countries"]
+    ).localCheckpoint()
+    _apply(run, lines, _semi(lines_df, resolved_df.select(*LINE_KEY), LINE_KEY), resolved_df)
 
     # Invoices touched: recomputed from all their lines (the table as merged above).
-    all_lines_df = _read(run, lines).join(touched_df, "invoice_no", "left_semi")
-    new_invoices_df = build_retail_invoices(all_lines_df).localCheckpoint()
-    old_invoices_df = _current(run, invoices).join(touched_df, "invoice_no", "left_semi").localCheckpoint()
+    new_invoices_df = build_retail_invoices(_semi(_read(run, lines), touched_df, "invoice_no")).localCheckpoint()
+    old_invoices_df = _semi(current[invoices.name], touched_df, "invoice_no")
+    if old_invoices_df is not None:
+        old_invoices_df = old_invoices_df.localCheckpoint()
 
     # Customers of those invoices, before and after: recomputed from all their invoices.
-    customer_ids_df = (
-        new_invoices_df.select("customer_id").union(old_invoices_df.select("customer_id")).dropna().distinct()
-    ).localCheckpoint()
-    other_invoices_df = (
-        _current(run, invoices)
-        .join(customer_ids_df, "customer_id", "left_semi")
-        .join(touched_df, "invoice_no", "left_anti")
+    if old_invoices_df is None:
+        their_invoices_df = new_invoices_df
+        old_customers_df = None
+    else:
+        customer_ids_df = (
+            new_invoices_df.select("customer_id").union(old_invoices_df.select("customer_id")).dropna().distinct()
+        ).localCheckpoint()
+        other_invoices_df = _semi(current[invoices.name], customer_ids_df, "customer_id").join(
+            touched_df, "invoice_no", "left_anti"
+        )
+        their_invoices_df = other_invoices_df.unionByName(new_invoices_df)
+        old_customers_df = _semi(current[customers.name], customer_ids_df, "customer_id")
+    new_customers_df = build_retail_customers(
+        their_invoices_df, old_customers_df if old_customers_df is not None else _empty(run, customers), started
     )
-    their_invoices_df = other_invoices_df.unionByName(new_invoices_df)
-    old_customers_df = _current(run, customers).join(customer_ids_df, "customer_id", "left_semi")
-    new_customers_df = build_retail_customers(their_invoices_df, old_customers_df, started)
     _apply(run, customers, old_customers_df, new_customers_df)
     _apply(run, invoices, old_invoices_df, new_invoices_df)
 
