@@ -16,7 +16,7 @@ from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.storage import storage_for
 from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
-from lakekit.sinks.delta import MergeResult, apply_changes, compact, is_empty, load_into_empty
+from lakekit.sinks.delta import MergeResult, apply_changes, compact, has_version_after, is_empty, load_into_empty
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.streams.raw import batch_files, written_batches
 from transforms.changes import build_changes
@@ -79,6 +79,12 @@ def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame, first: 
     for reject in rejects:
         run.say(f"{reject['source_file']} line {reject['line_number']}: {reject['reason']}; quarantined to {path}")
     return len(rejects)
+
+
+def has_new_batches(run: JobRun) -> bool:
+    """Whether the streaming job wrote micro-batches after the bookmark (from the lake's state; no Spark)."""
+    last = written_batches(run.settings, RAW_EVENTS_JOB, STREAM)
+    return last is not None and last > run.position().get("batch", -1)
 
 
 def run_curated_retail(run: JobRun) -> None:
@@ -204,6 +210,17 @@ def invoice_item() -> dict[str, F.Column]:
     }
 
 
+def has_new_versions(run: JobRun) -> bool:
+    """Whether either table has a Delta commit after the bookmark's version, or a batch is pending (no Spark)."""
+    bookmark = run.position()
+    for name, key in ((CUSTOMERS_TABLE, "customers"), (INVOICES_TABLE, "invoices")):
+        done = bookmark.get(f"{key}_version")
+        path = load_table(name).location_under(run.settings.lake_root)
+        if bookmark.get(f"{key}_pending") or has_version_after(path, done):
+            return True
+    return False
+
+
 def run_load_retail_dynamodb(run: JobRun) -> None:
     """Write the customers and invoices changed since the bookmark into the DynamoDB tables Customers and Invoices."""
     bookmark = dict(run.position())
@@ -225,12 +242,19 @@ def run_load_retail_dynamodb(run: JobRun) -> None:
 PIPELINE = Pipeline(
     name="retail",
     jobs=(
-        Job(CURATED_JOB, run_curated_retail, {}, f"{RAW_TABLE} -> {LINES_TABLE}, {CUSTOMERS_TABLE}, {INVOICES_TABLE}"),
+        Job(
+            CURATED_JOB,
+            run_curated_retail,
+            {},
+            f"{RAW_TABLE} -> {LINES_TABLE}, {CUSTOMERS_TABLE}, {INVOICES_TABLE}",
+            has_work=has_new_batches,
+        ),
         Job(
             LOAD_JOB,
             run_load_retail_dynamodb,
             {},
             f"{CUSTOMERS_TABLE}, {INVOICES_TABLE} change feeds -> DynamoDB {CUSTOMERS_SERVING}, {INVOICES_SERVING}",
+            has_work=has_new_versions,
         ),
     ),
     workflows={"retail": (Step(RAW_EVENTS_JOB, {"stream": STREAM}), Step(CURATED_JOB), Step(LOAD_JOB))},

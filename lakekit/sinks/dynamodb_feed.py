@@ -31,7 +31,8 @@ class Feed:
 
     `item` gives each attribute of an item as a Column over the Delta table's columns (key attributes
     included; a null value leaves the attribute out). `name` overrides the declared table name;
-    `position_key` is where the job's bookmark keeps this feed's position (None: the bookmark itself).
+    `position_key` prefixes this feed's fields in the job's bookmark (`<key>_version`, `<key>_pending`;
+    None: `version`, `pending`), so several feeds of one job keep their positions side by side.
     """
 
     source: TableDef
@@ -96,20 +97,20 @@ def after_key(keys: list[str], values: list[Any]) -> Column:
     return condition
 
 
+def _field(feed: Feed, name: str) -> str:
+    return f"{feed.position_key}_{name}" if feed.position_key else name
+
+
 def _position(bookmark: dict[str, Any], feed: Feed) -> dict[str, Any]:
-    position = bookmark.get(feed.position_key, {}) if feed.position_key else bookmark
-    pending = position.get("pending")
+    pending = bookmark.get(_field(feed, "pending"))
     if pending and "after" not in pending and "after_id" in pending:  # a bookmark written before keys were lists
         pending = {"to_version": pending["to_version"], "after": [pending["after_id"]]}
-    return {"version": position.get("version", -1), "pending": pending}
+    return {"version": bookmark.get(_field(feed, "version"), -1), "pending": pending}
 
 
 def _save(run: JobRun, bookmark: dict[str, Any], feed: Feed, position: dict[str, Any]) -> None:
-    if feed.position_key:
-        bookmark[feed.position_key] = position
-    else:
-        bookmark.clear()
-        bookmark.update(position)
+    bookmark.pop(_field(feed, "pending"), None)
+    bookmark.update({_field(feed, k): v for k, v in position.items()})
     run.advance(dict(bookmark))
 
 
