@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import random
 import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +19,9 @@ from pyspark.sql import Row
 from lakekit import cli
 from lakekit.catalog.metastore import has_data
 from lakekit.catalog.model import all_tables, load_table
+from lakekit.pipelines.orders import make_order_event
+from lakekit.serve.app import envelope
+from scripts.make_samples import CFPB_DEMO_ARGS
 from tests.helpers import read_table, run_campaign, run_job
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,13 +30,32 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory) -> str:
-    """Both pipelines run on the samples: every catalog/ table written, MERGEs and replaces included."""
+    """Every pipeline run on the samples: every catalog/ table written, MERGEs and replaces included."""
     root = tmp_path_factory.mktemp("open") / "lake"
     shutil.copytree(REPO / "samples" / "landing", root / "landing")
     run_campaign(str(root))
     run_job(str(root), "ingest_users", url=(REPO / "samples" / "randomuser").as_uri(), requests="2")
     run_job(str(root), "users_daily", date="ingested")
+    run_job(str(root), "ingest_complaints", url=(REPO / "samples" / "cfpb").as_uri(), **CFPB_DEMO_ARGS)
+    run_job(str(root), "curated_complaints")
+    land_orders(root, count=120)
+    run_job(str(root), "raw_events", stream="orders")
+    run_job(str(root), "curated_orders")
     return str(root)
+
+
+def land_orders(root: Path, count: int) -> None:
+    """`count` seed-shaped order events (ids repeat, as the seed's do) in one landing file, as `lake serve` writes."""
+    rng = random.Random(20)
+    folder = root / "landing" / "streams" / "orders" / "2026" / "11" / "30" / "10"
+    folder.mkdir(parents=True)
+    lines = [
+        envelope(
+            make_order_event(rng, n), {}, f"r{n:05d}", f"2026-11-30T10:{n // 60:02d}:{n % 60:02d}.000000Z", "orders"
+        )
+        for n in range(count)
+    ]
+    (folder / "orders-1-2026-11-30-10-00-00-open.jsonl.gz").write_bytes(gzip.compress(b"".join(lines)))
 
 
 def plain(value):
@@ -69,13 +93,20 @@ def raw_dataset(table, root: str) -> pa.Table:
     return ds.dataset(table.location_under(root), format="parquet", partitioning=partitioning).to_table()
 
 
-# The tables the campaign and users pipelines write; the complaints and orders tables are not built here yet.
+# The tables the campaign, users, complaints and orders pipelines write.
 WRITTEN = [
     "curated.campaign_task_progress",
     "curated.campaign_tasks",
+    "curated.complaints",
+    "curated.orders",
+    "curated.product_details",
+    "curated.purchase_details",
+    "curated.shipping_addresses",
     "curated.user_locations",
     "curated.users",
     "raw.campaign_info",
+    "raw.complaints",
+    "raw.orders_events",
     "raw.user_campaign",
     "raw.users",
 ]
