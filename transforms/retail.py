@@ -119,7 +119,7 @@ def retail_problem() -> Column:
 
 def build_retail_rejects(events_df: DataFrame, event_columns: list[str]) -> DataFrame:
     """The retail events that cannot be stored exactly: one row per event with its text (the event as JSON),
-    landing file and line, the CSV file and line it came from, its record id and the reason.
+    landing file and line, the CSV file and line it came from, its record id, the reason and its micro-batch.
 
     Needs raw.retail_events columns (`event_columns` are the event's own fields, in order).
     """
@@ -132,6 +132,7 @@ def build_retail_rejects(events_df: DataFrame, event_columns: list[str]) -> Data
         F.col("source_line").alias("csv_line"),
         F.col("_record_id").alias("record_id"),
         F.col("_problem").alias("reason"),
+        F.col("_batch_id").alias("batch"),
     )
 
 

@@ -64,20 +64,21 @@ def _apply(run: JobRun, table: TableDef, old_df: DataFrame | None, new_df: DataF
     return result
 
 
-def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame, first: int, last: int) -> int:
-    """Events that cannot be stored exactly, as JSON lines in quarantine/curated_retail/batches=<first>-<last>.jsonl
-    (rewritten whole, so a rerun of these batches leaves one copy); returns how many."""
+def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame) -> int:
+    """Events that cannot be stored exactly, as JSON lines in quarantine/curated_retail/batch=<n>.jsonl, one file
+    per micro-batch of raw.retail_events (rewritten whole, so a rerun of a batch leaves one copy); returns how many."""
     columns = [f.name for f in raw.record_schema.fields]
     rejects = [r.asDict() for r in build_retail_rejects(events_df, columns).collect()]
-    if not rejects:
-        return 0
-    rejects.sort(key=lambda r: (r["source_file"], r["line_number"]))
-    path = run.settings.path("quarantine", run.name, f"batches={first}-{last}.jsonl")
-    storage_for(run.settings.lake_root).write_text(
-        path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects)
-    )
+    by_batch: dict[int, list[dict]] = {}
     for reject in rejects:
-        run.say(f"{reject['source_file']} line {reject['line_number']}: {reject['reason']}; quarantined to {path}")
+        by_batch.setdefault(reject.pop("batch"), []).append(reject)
+    storage = storage_for(run.settings.lake_root)
+    for batch, rows in sorted(by_batch.items()):
+        rows.sort(key=lambda r: (r["source_file"], r["line_number"]))
+        path = run.settings.path("quarantine", run.name, f"batch={batch}.jsonl")
+        storage.write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        for reject in rows:
+            run.say(f"{reject['source_file']} line {reject['line_number']}: {reject['reason']}; quarantined to {path}")
     return len(rejects)
 
 
@@ -109,7 +110,7 @@ def run_curated_retail(run: JobRun) -> None:
         location = raw.location_under(run.settings.lake_root)
         events_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*files).persist()
         try:
-            quarantined = quarantine_rejects(run, raw, events_df, done + 1, last)
+            quarantined = quarantine_rejects(run, raw, events_df)
             run.say(
                 f"{len(files)} raw file(s) of batches {done + 1}..{last}"
                 + (f", {quarantined} event(s) quarantined" if quarantined else "")

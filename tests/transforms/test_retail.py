@@ -20,7 +20,7 @@ from transforms.retail import (
 EVENTS = (
     "invoice_no string, line_no int, stock_code string, description string, quantity int, invoiced_at timestamp, "
     "unit_price string, customer_id string, country string, source_file string, source_line int, "
-    "_record_id string, _received_at timestamp, _source_file string, _line_number int"
+    "_record_id string, _received_at timestamp, _source_file string, _line_number int, _batch_id bigint"
 )
 LINES = (
     "invoice_no string, line_no int, stock_code string, description string, quantity int, unit_price decimal(10,2), "
@@ -48,7 +48,7 @@ def ts(text: str) -> datetime:
 def event(invoice, line, code, quantity, price, customer="17850", country="United Kingdom", received="09:00",
           record="r", description="ITEM", at=AT):  # fmt: skip
     return (invoice, line, code, description, quantity, at, price, customer, country, "online_retail.csv", 2,
-            record, ts(f"2026-11-30 {received}:00"), "landing/streams/retail/f.jsonl.gz", 1)  # fmt: skip
+            record, ts(f"2026-11-30 {received}:00"), "landing/streams/retail/f.jsonl.gz", 1, 0)  # fmt: skip
 
 
 def line(invoice, line_no, code, quantity, price, amount, customer="17850", country="United Kingdom", received="09:00",
@@ -151,8 +151,8 @@ def test_events_that_cannot_be_stored_exactly_are_rejected_with_the_column_named
         ignore_row_order=True,
         ignore_nullable=True,
     )
-    assert rejects_df.select("source_file", "line_number", "csv_file", "csv_line").distinct().collect() == [
-        ("landing/streams/retail/f.jsonl.gz", 1, "online_retail.csv", 2)
+    assert rejects_df.select("source_file", "line_number", "csv_file", "csv_line", "batch").distinct().collect() == [
+        ("landing/streams/retail/f.jsonl.gz", 1, "online_retail.csv", 2, 0)
     ]
     assert build_retail_rejects(spark.createDataFrame([], EVENTS), ["invoice_no"]).count() == 0
 

@@ -231,6 +231,7 @@ def test_retail_views_against_the_oracle_then_a_changing_batch_then_dynamodb(
     assert len({(e["invoice_no"], e["line_no"]) for e in first}) - 1 == len(lines) < len(first) - 1
     # The 0.001 price is quarantined with its text, landing file and line, CSV line and a reason naming the column.
     [quarantine] = Path(lake_root, "quarantine", "curated_retail").glob("*.jsonl")
+    assert quarantine.name == "batch=0.jsonl"
     [reject] = [json.loads(line) for line in quarantine.read_text().splitlines()]
     pads = next(e for e in first if e["stock_code"] == "PADS")
     assert reject["reason"] == "unit_price: '0.001' cannot be stored exactly as decimal(10,2)" == retail_problem(pads)
