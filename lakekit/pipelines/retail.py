@@ -159,19 +159,19 @@ def apply_batches(
     if old_invoices_df is not None:
         old_invoices_df = old_invoices_df.localCheckpoint()
 
-    # Customers of those invoices, before and after: recomputed from all their invoices.
-    if old_invoices_df is None:
-        their_invoices_df = new_invoices_df
-        old_customers_df = None
-    else:
-        customer_ids_df = (
-            new_invoices_df.select("customer_id").union(old_invoices_df.select("customer_id")).dropna().distinct()
-        ).localCheckpoint()
+    # Customers of those invoices, before and after: recomputed from all their invoices. (Each table is checked
+    # on its own: a first run interrupted after the customers' load finds them there when it runs again.)
+    customer_ids_df = new_invoices_df.select("customer_id")
+    their_invoices_df = new_invoices_df
+    if old_invoices_df is not None:
+        customer_ids_df = customer_ids_df.union(old_invoices_df.select("customer_id"))
+    customer_ids_df = customer_ids_df.dropna().distinct().localCheckpoint()
+    if current[invoices.name] is not None:
         other_invoices_df = _semi(current[invoices.name], customer_ids_df, "customer_id").join(
             touched_df, "invoice_no", "left_anti"
         )
         their_invoices_df = other_invoices_df.unionByName(new_invoices_df)
-        old_customers_df = _semi(current[customers.name], customer_ids_df, "customer_id")
+    old_customers_df = _semi(current[customers.name], customer_ids_df, "customer_id")
     new_customers_df = build_retail_customers(
         their_invoices_df, old_customers_df if old_customers_df is not None else _empty(run, customers), started
     )
