@@ -36,6 +36,7 @@ from constructs import Construct
 
 from deploy import config
 from lakekit.catalog.glue import table_input
+from lakekit.catalog.serving import KeyAttribute, serving_tables
 from lakekit.core import registry
 
 # Glue's Delta Lake support: the session extension and catalog, as one --conf value (Glue's convention).
@@ -51,10 +52,10 @@ def _statement(actions: list[str], resources: list[str], **kwargs: Any) -> iam.P
     return iam.PolicyStatement(actions=actions, resources=resources, **kwargs)
 
 
-def _attribute(spec: list[str]) -> dynamodb.Attribute:
-    """A key attribute from conf's [name, S|N|B]."""
+def _attribute(key: KeyAttribute) -> dynamodb.Attribute:
+    """A key attribute of a catalog/serving/ declaration (type S, N or B)."""
     kinds = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER, "B": dynamodb.AttributeType.BINARY}
-    return dynamodb.Attribute(name=spec[0], type=kinds[spec[1]])
+    return dynamodb.Attribute(name=key.name, type=kinds[key.type])
 
 
 def _role(scope: Construct, name: str, service: str, statements: list[iam.PolicyStatement], description: str):
@@ -721,14 +722,15 @@ class LakeStack(cdk.Stack):
     # ------------------------------------------------------------------------------------------- serving
 
     def _serving(self) -> None:
+        """One DynamoDB table per catalog/serving/*.yaml: the keys and indexes the loaders create locally."""
         self.serving_tables: dict[str, dynamodb.Table] = {}
-        for name, keys in (self.conf.deploy.get("serving_tables") or {}).items():
-            self.serving_tables[name] = dynamodb.Table(
+        for spec in serving_tables():
+            table = dynamodb.Table(
                 self,
-                f"Serving-{name}",
-                table_name=name,
-                partition_key=_attribute(keys["partition"]),
-                sort_key=_attribute(keys["sort"]) if keys.get("sort") else None,
+                f"Serving-{spec.name}",
+                table_name=spec.name,
+                partition_key=_attribute(spec.partition_key),
+                sort_key=_attribute(spec.sort_key) if spec.sort_key else None,
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True
@@ -737,6 +739,13 @@ class LakeStack(cdk.Stack):
                 deletion_protection=True,
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
+            for index in spec.local_secondary_indexes:
+                table.add_local_secondary_index(
+                    index_name=index.name,
+                    sort_key=_attribute(index.sort_key),
+                    projection_type=dynamodb.ProjectionType[index.projection],
+                )
+            self.serving_tables[spec.name] = table
 
 
 CDK_OUT = Path(__file__).resolve().parent / "cdk.out"

@@ -150,3 +150,117 @@ def replay(exports: Iterable[ExportRecord]) -> dict[Any, dict[str, Any]]:
             else:
                 state[key] = new_image
     return state
+
+
+# ------------------------------------------------------------------------------------------------ retail
+# A plain-Python model of curated_retail: events (the retail stream's fields plus record_id and received_at)
+# in, the rows of curated.retail_invoice_lines, retail_invoices and retail_customers out (updated_at left out).
+
+_CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class RetailConf:
+    codes: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    countries: tuple[str, ...]
+
+
+def retail_problem(event: dict[str, Any]) -> str | None:
+    """Why an event cannot be stored exactly, naming the column (the first problem), else None."""
+    for column in ("invoice_no", "line_no", "stock_code", "quantity", "invoiced_at", "unit_price"):
+        if event.get(column) is None:
+            return f"{column}: missing"
+    text = str(event["unit_price"])
+    price = Decimal(text)
+    if price != price.quantize(_CENTS) or abs(price) >= Decimal(10) ** 8:
+        return f"unit_price: '{text}' cannot be stored exactly as decimal(10,2)"
+    if abs(event["quantity"] * price) >= Decimal(10) ** 10:
+        return f"amount: {event['quantity']} x '{text}' cannot be stored exactly as decimal(12,2)"
+    return None
+
+
+def retail_line(event: dict[str, Any], conf: RetailConf) -> tuple:
+    """The line's row without received_at, in the catalog's column order."""
+    price = Decimal(str(event["unit_price"])).quantize(_CENTS)
+    code = event["stock_code"].strip().upper()
+    non_product = code in {c.upper() for c in conf.codes} or any(code.startswith(p.upper()) for p in conf.prefixes)
+    cancellation = event["invoice_no"].startswith("C")
+    invoiced_at = datetime.fromisoformat(event["invoiced_at"])
+    country = event.get("country")
+    return (
+        event["invoice_no"],
+        event["line_no"],
+        event["stock_code"],
+        event.get("description"),
+        event["quantity"],
+        price,
+        (event["quantity"] * price).quantize(_CENTS),
+        event.get("customer_id"),
+        country,
+        invoiced_at,
+        invoiced_at.date(),
+        cancellation,
+        not non_product,
+        event["quantity"] < 0 and not cancellation,
+        price == 0,
+        price < 0,
+        country is None or country.strip() not in conf.countries,
+    )
+
+
+def retail_lines(events: Iterable[dict[str, Any]], conf: RetailConf) -> dict[tuple[str, int], tuple]:
+    """{(invoice_no, line_no): row with received_at last}: events applied in receive order, each one that
+    changes a line's content replacing it (a retry or duplicate leaves the row and its received_at alone)."""
+    state: dict[tuple[str, int], tuple] = {}
+    for event in sorted(events, key=lambda e: (e["received_at"], e["record_id"])):
+        if retail_problem(event) is not None:
+            continue
+        row = retail_line(event, conf)
+        key = (event["invoice_no"], event["line_no"])
+        if key not in state or state[key][:-1] != row:
+            state[key] = (*row, event["received_at"])
+    return state
+
+
+def retail_invoices(lines: dict[tuple[str, int], tuple]) -> dict[str, tuple]:
+    """{invoice_no: curated.retail_invoices row}: the first line's customer, country and time; count and sum."""
+    by_invoice: dict[str, list[tuple]] = {}
+    for (invoice_no, _), row in sorted(lines.items()):
+        by_invoice.setdefault(invoice_no, []).append(row)
+    invoices = {}
+    for invoice_no, rows in by_invoice.items():
+        first = rows[0]
+        invoices[invoice_no] = (
+            invoice_no,
+            first[7],
+            first[8],
+            first[9],
+            first[9].date(),
+            invoice_no.startswith("C"),
+            invoice_no.startswith("A"),
+            len(rows),
+            sum((r[6] for r in rows), Decimal("0.00")),
+        )
+    return invoices
+
+
+def retail_customers(invoices: dict[str, tuple]) -> dict[str, tuple]:
+    """{customer_id: curated.retail_customers row without updated_at}: guests left out."""
+    by_customer: dict[str, list[tuple]] = {}
+    for invoice in invoices.values():
+        if invoice[1] is not None:
+            by_customer.setdefault(invoice[1], []).append(invoice)
+    customers = {}
+    for customer_id, rows in by_customer.items():
+        latest = max(rows, key=lambda r: (r[3], r[0]))
+        customers[customer_id] = (
+            customer_id,
+            latest[2],
+            min(r[3] for r in rows),
+            max(r[3] for r in rows),
+            sum(1 for r in rows if not r[5]),
+            sum(1 for r in rows if r[5]),
+            sum((r[8] for r in rows), Decimal("0.00")),
+        )
+    return customers

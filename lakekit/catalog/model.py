@@ -65,6 +65,7 @@ class TableDef:
     properties: dict[str, str] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
     compact_min_files: int | None = None  # Delta: compact a partition after a write once it holds this many files
+    conf: dict[str, Any] = field(default_factory=dict)  # the pipeline's settings kept with the table (lists, codes)
 
     @property
     def qualified_name(self) -> str:
@@ -122,14 +123,16 @@ def load_table(qualified_name: str) -> TableDef:
         properties=dict(spec.get("properties") or {}),
         source=dict(spec.get("source") or {}),
         compact_min_files=spec.get("compact_min_files"),
+        conf=dict(spec.get("conf") or {}),
     )
 
 
 def all_tables() -> list[TableDef]:
     root = resources.files("catalog")
     names = []
-    # catalog/streams/ declares event streams, not tables (lakekit.catalog.streams reads it).
-    folders = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_") and p.name != "streams"]
+    # catalog/streams/ declares event streams and catalog/serving/ DynamoDB tables, not lake tables.
+    not_layers = ("streams", "serving")
+    folders = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_") and p.name not in not_layers]
     for layer in sorted(folders):
         for item in sorted(root.joinpath(layer).iterdir(), key=lambda p: p.name):
             if item.name.endswith(".yaml"):

@@ -9,19 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
+from lakekit.catalog.serving import load_serving_table
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.state import PENDING, WindowLedger
 from lakekit.core.state import Window as Days
 from lakekit.core.storage import storage_for
-from lakekit.sinks.delta import apply_changes, compact, is_empty, latest_version, load_into_empty, read_changes
-from lakekit.sinks.dynamodb import BatchWriter, DynamoDBError, chunks, ensure_table, to_item
+from lakekit.sinks.delta import apply_changes, compact, is_empty, load_into_empty
+from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.http import (
     MAX_OFFSET,
     FetchError,
@@ -47,7 +48,7 @@ SOURCE = "cfpb"  # landing/cfpb/
 CONF = "complaints"  # sources.complaints in conf/<env>.yaml
 INGEST_JOB, CURATED_JOB, LOAD_JOB = "ingest_complaints", "curated_complaints", "load_complaints_dynamodb"
 RAW_TABLE, CURATED_TABLE = "raw.complaints", "curated.complaints"
-DYNAMODB_KEY = "complaint_id"
+SERVING_TABLE = "consumer_complaints"  # catalog/serving/: its keys (the name itself is dynamodb_table's default)
 
 # Job arguments; None means: the setting in conf/<env>.yaml (sources.complaints), else the fallback below.
 INGEST_OPTIONS: dict[str, str | None] = {
@@ -383,31 +384,15 @@ def run_curated_complaints(run: JobRun) -> None:
 # ----------------------------------------------------------------------------------------------- DynamoDB
 
 
-def changed_complaints(run: JobRun, path: str, after_version: int, up_to_version: int) -> DataFrame:
-    """The latest state of every complaint inserted or updated in those versions, as DynamoDB item values:
-    dates YYYY-MM-DD, fetched_at ISO 8601 UTC (the session's time zone is UTC), one row per complaint."""
-    changes_df = read_changes(run.spark, path, after_version, up_to_version)
-    changes_df = changes_df.filter(F.col("_change_type").isin("insert", "update_postimage"))
-    latest = Window.partitionBy("complaint_id").orderBy(F.col("_commit_version").desc())
-    changes_df = changes_df.withColumn("_rank", F.row_number().over(latest)).filter("_rank = 1")
-    columns = load_table(CURATED_TABLE).column_names
+def complaint_item() -> dict[str, F.Column]:
+    """A complaint's DynamoDB item: every column, dates YYYY-MM-DD, fetched_at ISO 8601 UTC (the session's
+    time zone is UTC)."""
     formatted = {
         "date_received": F.date_format("date_received", "yyyy-MM-dd"),
         "date_sent_to_company": F.date_format("date_sent_to_company", "yyyy-MM-dd"),
         "fetched_at": F.date_format("fetched_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"),
     }
-    return changes_df.select(*[formatted.get(c, F.col(c)).alias(c) for c in columns])
-
-
-def _dynamodb_client():
-    from botocore.exceptions import NoRegionError
-
-    from lakekit.sinks.dynamodb import client
-
-    try:
-        return client()
-    except NoRegionError:
-        raise JobError("no AWS region for DynamoDB: set AWS_REGION or AWS_DEFAULT_REGION") from None
+    return {c: formatted.get(c, F.col(c)) for c in load_table(CURATED_TABLE).column_names}
 
 
 def run_load_complaints_dynamodb(run: JobRun) -> None:
@@ -417,38 +402,13 @@ def run_load_complaints_dynamodb(run: JobRun) -> None:
     so a rerun after a crash rewrites at most the batch it was writing.
     """
     table = load_table(CURATED_TABLE)
-    path = table.location_under(run.settings.lake_root)
-    latest = latest_version(run.spark, path)
-    if latest is None:
-        run.say(f"{table.qualified_name} does not exist yet: nothing to load")
-        return
-    position = run.position()
-    done, pending = position.get("version", -1), position.get("pending")
-    if pending is None and latest <= done:
-        run.say(f"nothing new in {table.qualified_name} since version {done}")
-        return
-    name = _setting(run, "dynamodb_table")
-    dynamodb = _dynamodb_client()
-    try:
-        if ensure_table(dynamodb, name, DYNAMODB_KEY, "N", create=run.settings.env == "local"):
-            run.say(f"DynamoDB table {name} created (on-demand)")
-        writer = BatchWriter(dynamodb, name)
-        while pending is not None or done < latest:
-            target = pending["to_version"] if pending else latest
-            items_df = changed_complaints(run, path, done, target)
-            if pending:
-                items_df = items_df.filter(F.col("complaint_id") > pending["after_id"])
-            for batch in chunks(items_df.orderBy("complaint_id").toLocalIterator()):
-                writer.write([to_item(row.asDict()) for row in batch])
-                run.advance({"version": done, "pending": {"to_version": target, "after_id": batch[-1]["complaint_id"]}})
-            done, pending = target, None
-            run.advance({"version": done})
-    except DynamoDBError as error:
-        raise JobError(str(error)) from None
-    run.say(
-        f"{writer.written} complaint(s) written to DynamoDB table {name} in {writer.requests} request(s), "
-        f"up to version {done} of {table.qualified_name}"
-    )
+    feed = Feed(table, load_serving_table(SERVING_TABLE), complaint_item, name=_setting(run, "dynamodb_table"))
+    result = load_feed(run, feed, dict(run.position()))
+    if result.version is not None:
+        run.say(
+            f"{result.puts} complaint(s) written to DynamoDB table {feed.table_name} in {result.requests} request(s), "
+            f"up to version {result.version} of {table.qualified_name}"
+        )
 
 
 PIPELINE = Pipeline(

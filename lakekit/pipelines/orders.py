@@ -14,10 +14,9 @@ from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
-from lakekit.core.storage import storage_for
 from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
 from lakekit.sinks.delta import apply_changes, compact, is_empty, load_into_empty
-from lakekit.sources.streams.raw import batch_of, written_batches
+from lakekit.sources.streams.raw import batch_files, written_batches
 from transforms.changes import build_changes
 from transforms.orders import (
     build_orders,
@@ -97,15 +96,7 @@ def make_order_event(rng: random.Random, number: int) -> dict[str, Any]:
 
 def new_raw_files(run: JobRun, raw: TableDef, after_batch: int, up_to_batch: int) -> list[str]:
     """The raw table's files written by micro-batches after `after_batch`, up to `up_to_batch` (all published)."""
-    storage = storage_for(run.settings.lake_root)
-    files = []
-    for folder in storage.list_dirs(raw.location_under(run.settings.lake_root)):
-        if folder.rsplit("/", 1)[-1].startswith("p_date="):
-            for path in storage.list_files(folder):
-                batch = batch_of(path.rsplit("/", 1)[-1])
-                if batch is not None and after_batch < batch <= up_to_batch and path.endswith(".parquet"):
-                    files.append(path)
-    return sorted(files)
+    return batch_files(run.settings.lake_root, raw, after_batch, up_to_batch)
 
 
 def current_versions(run: JobRun, raw: TableDef, orders_df: DataFrame, events_df: DataFrame) -> DataFrame:

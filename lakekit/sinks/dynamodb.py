@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from lakekit.catalog.serving import ServingTable
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 THROTTLED = frozenset(
@@ -69,11 +72,39 @@ def chunks(items: Iterable[Any], size: int = BATCH_SIZE) -> Iterator[list[Any]]:
         yield batch
 
 
-def ensure_table(dynamodb, name: str, key: str, key_type: str, create: bool) -> bool:
-    """Whether the table exists; with `create`, make it (on-demand, key `key` of type `key_type`) when it does not.
+def create_table_request(table: ServingTable, name: str | None = None) -> dict[str, Any]:
+    """CreateTable's arguments for a declared serving table (on-demand), under `name` if given."""
+    key_schema = [{"AttributeName": table.partition_key.name, "KeyType": "HASH"}]
+    if table.sort_key is not None:
+        key_schema.append({"AttributeName": table.sort_key.name, "KeyType": "RANGE"})
+    request: dict[str, Any] = {
+        "TableName": name or table.name,
+        "KeySchema": key_schema,
+        "AttributeDefinitions": [{"AttributeName": a.name, "AttributeType": a.type} for a in table.attributes],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if table.local_secondary_indexes:
+        request["LocalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": table.partition_key.name, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key.name, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": index.projection},
+            }
+            for index in table.local_secondary_indexes
+        ]
+    return request
 
-    Returns True when it created the table. Without `create` a missing table is a DynamoDBError.
+
+def ensure_table(dynamodb, table: ServingTable, create: bool, name: str | None = None) -> bool:
+    """Whether the table exists; with `create`, make it from its declaration (on-demand) when it does not.
+
+    `name` overrides the declared name (same keys and indexes). Returns True when it created the table.
+    Without `create` a missing table is a DynamoDBError.
     """
+    name = name or table.name
     try:
         dynamodb.describe_table(TableName=name)
         return False
@@ -83,14 +114,16 @@ def ensure_table(dynamodb, name: str, key: str, key_type: str, create: bool) -> 
                 f"DynamoDB table {name} does not exist in {dynamodb.meta.region_name} "
                 "(the deployment creates it; only a local run creates it itself)"
             ) from None
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": key_type}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**create_table_request(table, name))
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return True
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """An item to delete, by its key (attribute-value form), in a batch written by BatchWriter."""
+
+    key: dict[str, dict[str, Any]]
 
 
 class BatchWriter:
@@ -122,13 +155,19 @@ class BatchWriter:
     def _wait(self, failed_tries: int) -> None:
         self.sleep(min(self.max_wait_seconds, self.backoff_seconds * 2 ** (failed_tries - 1)))
 
-    def write(self, items: list[dict[str, dict[str, Any]]]) -> None:
-        """Write up to 25 items (already in DynamoDB's attribute-value form); returns once all are written."""
+    def write(self, items: list[dict[str, dict[str, Any]] | Deletion]) -> None:
+        """Write up to 25 items (in DynamoDB's attribute-value form) or Deletions; returns once all are done.
+
+        A batch may not name one key twice (BatchWriteItem refuses it).
+        """
         if len(items) > BATCH_SIZE:
             raise ValueError(f"a batch holds at most {BATCH_SIZE} items, got {len(items)}")
         from botocore.exceptions import ClientError
 
-        requests = [{"PutRequest": {"Item": item}} for item in items]
+        requests = [
+            {"DeleteRequest": {"Key": item.key}} if isinstance(item, Deletion) else {"PutRequest": {"Item": item}}
+            for item in items
+        ]
         failed_tries = 0
         while requests:
             self.requests += 1

@@ -262,7 +262,9 @@ def test_failures_alarm_through_eventbridge_and_sns(template, glue_jobs):
 
 def _catalog_yamls() -> list[dict]:
     return [
-        yaml.safe_load(p.read_text()) for p in sorted((REPO / "catalog").glob("*/*.yaml")) if p.parent.name != "streams"
+        yaml.safe_load(p.read_text())
+        for p in sorted((REPO / "catalog").glob("*/*.yaml"))
+        if p.parent.name not in ("streams", "serving")  # event streams and DynamoDB tables, not Glue tables
     ]
 
 
@@ -338,6 +340,7 @@ def test_the_ingest_api_requires_a_key_and_has_a_usage_plan(template, resources)
 
 
 def test_serving_tables_on_demand_with_recovery_and_encryption(resources):
+    """One table per catalog/serving/*.yaml, with its keys and local secondary indexes."""
     tables = {p["TableName"]: p for p in of_type(resources, "AWS::DynamoDB::Table").values()}
     keys = {name: [(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]] for name, t in tables.items()}
     assert keys == {
@@ -346,11 +349,33 @@ def test_serving_tables_on_demand_with_recovery_and_encryption(resources):
         "Invoices": [("customer_id", "HASH"), ("invoice_no", "RANGE")],
     }
     types = {a["AttributeName"]: a["AttributeType"] for t in tables.values() for a in t["AttributeDefinitions"]}
-    assert types == {"complaint_id": "N", "customer_id": "S", "invoice_no": "S"}
+    assert types == {"complaint_id": "N", "customer_id": "S", "invoice_no": "S", "invoiced_at": "S"}
+    assert tables["Invoices"]["LocalSecondaryIndexes"] == [
+        {
+            "IndexName": "by_invoiced_at",
+            "KeySchema": [
+                {"AttributeName": "customer_id", "KeyType": "HASH"},
+                {"AttributeName": "invoiced_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert "LocalSecondaryIndexes" not in tables["Customers"]
     for name, table in tables.items():
         assert table["BillingMode"] == "PAY_PER_REQUEST", name
         assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert table["SSESpecification"]["SSEEnabled"] is True, name
+
+
+def test_each_load_job_may_write_its_serving_tables_and_no_other(templates, stack_names):
+    written = {}
+    for logical, statement in _allow_statements({stack_names[0]: templates[stack_names[0]]}):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if "dynamodb:BatchWriteItem" in actions:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            written[logical] = sorted(render(r).rsplit("table/", 1)[1] for r in resources)
+    assert sorted(written.values()) == [["Customers", "Invoices"], ["consumer_complaints"]], written
+    assert any("loadretaildynamodb" in logical.lower() for logical in written), written
 
 
 # ------------------------------------------------------------------------------------ encryption and TLS

@@ -56,6 +56,19 @@ def written_batches(settings, job: str, stream: str) -> int | None:
     return StateStore(settings, STATE_KIND).load(state_name(job, stream)).get("last_batch")
 
 
+def batch_files(lake_root: str, table: TableDef, after_batch: int, up_to_batch: int) -> list[str]:
+    """The raw table's Parquet files written by micro-batches after `after_batch`, up to `up_to_batch`."""
+    storage = storage_for(lake_root)
+    files = []
+    for folder in storage.list_dirs(table.location_under(lake_root)):
+        if folder.rsplit("/", 1)[-1].startswith("p_date="):
+            for path in storage.list_files(folder):
+                batch = batch_of(path.rsplit("/", 1)[-1])
+                if batch is not None and after_batch < batch <= up_to_batch and path.endswith(".parquet"):
+                    files.append(path)
+    return sorted(files)
+
+
 def envelope_schema(table: TableDef) -> T.StructType:
     fields = [T.StructField(name, table.schema[column].dataType) for name, column in ENVELOPE.items()]
     fields.append(T.StructField("data", table.record_schema))

@@ -9,7 +9,19 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakekit.sinks.dynamodb import BatchWriter, DynamoDBError, attribute_value, chunks, ensure_table, to_item
+from lakekit.catalog.serving import KeyAttribute, LocalIndex, ServingTable, load_serving_table, serving_tables
+from lakekit.sinks.dynamodb import (
+    BatchWriter,
+    Deletion,
+    DynamoDBError,
+    attribute_value,
+    chunks,
+    create_table_request,
+    ensure_table,
+    to_item,
+)
+
+ITEMS = ServingTable("items_t", "a test table", KeyAttribute("id", "N"))
 
 
 @pytest.fixture
@@ -106,12 +118,12 @@ def test_a_missing_table_is_an_error_unless_it_may_be_created(dynamodb):
     with pytest.raises(
         DynamoDBError, match="DynamoDB table items_t does not exist in eu-west-1 .the deployment creates it"
     ):
-        ensure_table(client, "items_t", "id", "N", create=False)
+        ensure_table(client, ITEMS, create=False)
 
     stubber.add_response(
         "describe_table", {"Table": {"TableName": "items_t", "TableStatus": "ACTIVE"}}, {"TableName": "items_t"}
     )
-    assert ensure_table(client, "items_t", "id", "N", create=False) is False
+    assert ensure_table(client, ITEMS, create=False) is False
 
     stubber.add_client_error("describe_table", service_error_code="ResourceNotFoundException", http_status_code=400)
     stubber.add_response(
@@ -127,4 +139,43 @@ def test_a_missing_table_is_an_error_unless_it_may_be_created(dynamodb):
     stubber.add_response(
         "describe_table", {"Table": {"TableName": "items_t", "TableStatus": "ACTIVE"}}, {"TableName": "items_t"}
     )
-    assert ensure_table(client, "items_t", "id", "N", create=True) is True
+    assert ensure_table(client, ITEMS, create=True) is True
+
+
+def test_a_declared_table_is_created_with_its_sort_key_and_local_index():
+    assert create_table_request(load_serving_table("Invoices"), "Invoices_test") == {
+        "TableName": "Invoices_test",
+        "KeySchema": [
+            {"AttributeName": "customer_id", "KeyType": "HASH"},
+            {"AttributeName": "invoice_no", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "customer_id", "AttributeType": "S"},
+            {"AttributeName": "invoice_no", "AttributeType": "S"},
+            {"AttributeName": "invoiced_at", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": "by_invoiced_at",
+                "KeySchema": [
+                    {"AttributeName": "customer_id", "KeyType": "HASH"},
+                    {"AttributeName": "invoiced_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+    assert load_serving_table("Invoices").local_secondary_indexes == (
+        LocalIndex("by_invoiced_at", KeyAttribute("invoiced_at", "S"), "ALL"),
+    )
+    assert [t.name for t in serving_tables()] == ["Customers", "Invoices", "consumer_complaints"]
+
+
+def test_deletions_and_puts_go_in_one_batch(dynamodb):
+    client, stubber = dynamodb
+    requests = [{"PutRequest": {"Item": item(1)}}, {"DeleteRequest": {"Key": {"id": {"N": "2"}}}}]
+    stubber.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {"T": requests}})
+    writer = BatchWriter(client, "T")
+    writer.write([item(1), Deletion({"id": {"N": "2"}})])
+    assert (writer.written, writer.requests) == (2, 1)

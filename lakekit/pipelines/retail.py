@@ -1,0 +1,262 @@
+"""The retail pipeline: UCI Online Retail rows posted as events -> raw.retail_events -> invoice lines, invoices and
+customers (Delta, MERGE) -> the DynamoDB tables Customers and Invoices."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakekit.catalog.metastore import register
+from lakekit.catalog.model import TableDef, load_table
+from lakekit.catalog.serving import load_serving_table
+from lakekit.core.job import JobRun
+from lakekit.core.registry import Job, Pipeline, Step
+from lakekit.core.storage import storage_for
+from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
+from lakekit.sinks.delta import MergeResult, apply_changes, compact, has_version_after, is_empty, load_into_empty
+from lakekit.sinks.dynamodb_feed import Feed, load_feed
+from lakekit.sources.streams.raw import batch_files, written_batches
+from transforms.changes import build_changes
+from transforms.retail import (
+    LINE_KEY,
+    build_retail_customers,
+    build_retail_invoice_lines,
+    build_retail_invoices,
+    build_retail_rejects,
+)
+
+STREAM = "retail"
+RAW_TABLE = "raw.retail_events"
+LINES_TABLE = "curated.retail_invoice_lines"
+INVOICES_TABLE = "curated.retail_invoices"
+CUSTOMERS_TABLE = "curated.retail_customers"
+CURATED_JOB, LOAD_JOB = "curated_retail", "load_retail_dynamodb"
+CUSTOMERS_SERVING, INVOICES_SERVING = "Customers", "Invoices"
+GUEST = "GUEST"  # the Invoices item key of an invoice without a customer
+SECONDS = "yyyy-MM-dd'T'HH:mm:ss"
+
+
+# ------------------------------------------------------------------------------------------------ curated
+
+
+def _apply(run: JobRun, table: TableDef, old_df: DataFrame | None, new_df: DataFrame) -> MergeResult:
+    """One MERGE making `old_df` (the table's rows of what was recomputed; None: the table is empty) into
+    `new_df`; compaction after."""
+    path = table.location_under(run.settings.lake_root)
+    new_df = new_df.select(*table.column_names)
+    if old_df is None:
+        result = load_into_empty(run.spark, table, path, new_df)
+    else:
+        match_on = list(dict.fromkeys([*table.primary_key, *table.partition_keys]))
+        result = apply_changes(
+            run.spark, table, path, build_changes(old_df.select(*table.column_names), new_df, match_on)
+        )
+    if result.version is not None and compact(run.spark, table, path):
+        run.say(f"{table.qualified_name}: compacted partitions of {table.compact_min_files}+ files")
+    run.say(
+        f"{table.qualified_name}: {result.upserted} row(s) inserted or updated, {result.deleted} deleted"
+        if result.version is not None
+        else f"{table.qualified_name}: nothing changed, no new version"
+    )
+    return result
+
+
+def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame) -> int:
+    """Events that cannot be stored exactly, as JSON lines in quarantine/curated_retail/batch=<n>.jsonl, one file
+    per micro-batch of raw.retail_events (rewritten whole, so a rerun of a batch leaves one copy); returns how many."""
+    columns = [f.name for f in raw.record_schema.fields]
+    rejects = [r.asDict() for r in build_retail_rejects(events_df, columns).collect()]
+    by_batch: dict[int, list[dict]] = {}
+    for reject in rejects:
+        by_batch.setdefault(reject.pop("batch"), []).append(reject)
+    storage = storage_for(run.settings.lake_root)
+    for batch, rows in sorted(by_batch.items()):
+        rows.sort(key=lambda r: (r["source_file"], r["line_number"]))
+        path = run.settings.path("quarantine", run.name, f"batch={batch}.jsonl")
+        storage.write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        for reject in rows:
+            run.say(f"{reject['source_file']} line {reject['line_number']}: {reject['reason']}; quarantined to {path}")
+    return len(rejects)
+
+
+def has_new_batches(run: JobRun) -> bool:
+    """Whether the streaming job wrote micro-batches after the bookmark (from the lake's state; no Spark)."""
+    last = written_batches(run.settings, RAW_EVENTS_JOB, STREAM)
+    return last is not None and last > run.position().get("batch", -1)
+
+
+def run_curated_retail(run: JobRun) -> None:
+    """The three retail tables from the raw.retail_events rows of the micro-batches not yet applied.
+
+    One MERGE per table, in this order: lines, customers, invoices. curated.retail_invoices is merged last:
+    it still names each touched invoice's previous customer, so a run interrupted between the MERGEs
+    recomputes the same customers when it runs again (every MERGE is idempotent).
+    """
+    raw = load_table(RAW_TABLE)
+    last = written_batches(run.settings, RAW_EVENTS_JOB, STREAM)
+    done = run.position().get("batch", -1)
+    if last is None or last <= done:
+        run.say(f"nothing new in {raw.qualified_name}")
+        return
+    started = datetime.now(UTC).replace(tzinfo=None)
+    files = batch_files(run.settings.lake_root, raw, done, last)
+    lines, invoices, customers = (load_table(n) for n in (LINES_TABLE, INVOICES_TABLE, CUSTOMERS_TABLE))
+    for table in (lines, invoices, customers):
+        register(run, table)
+    if files:
+        location = raw.location_under(run.settings.lake_root)
+        events_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*files).persist()
+        try:
+            quarantined = quarantine_rejects(run, raw, events_df)
+            run.say(
+                f"{len(files)} raw file(s) of batches {done + 1}..{last}"
+                + (f", {quarantined} event(s) quarantined" if quarantined else "")
+            )
+            apply_batches(run, events_df, lines, invoices, customers, started)
+        finally:
+            events_df.unpersist()
+    run.advance({"batch": last})
+
+
+def _read(run: JobRun, table: TableDef) -> DataFrame:
+    return run.spark.read.format("delta").load(table.location_under(run.settings.lake_root))
+
+
+def _empty(run: JobRun, table: TableDef) -> DataFrame:
+    return run.spark.createDataFrame([], table.schema)
+
+
+def _current(run: JobRun, table: TableDef) -> DataFrame | None:
+    """The table's rows, None while it is empty (its first load appends, with nothing to compare)."""
+    return None if is_empty(run.spark, table.location_under(run.settings.lake_root)) else _read(run, table)
+
+
+def _semi(df: DataFrame | None, keys: DataFrame, on: str | list[str]) -> DataFrame | None:
+    return None if df is None else df.join(keys, on, "left_semi")
+
+
+def apply_batches(
+    run: JobRun, events_df: DataFrame, lines: TableDef, invoices: TableDef, customers: TableDef, started: datetime
+) -> None:
+    conf = lines.conf
+    codes, prefixes = conf["non_product_stock_codes"], conf.get("non_product_stock_code_prefixes") or []
+    touched_df = events_df.select("invoice_no").distinct().localCheckpoint()
+    current = {t.name: _current(run, t) for t in (lines, invoices, customers)}
+
+    # Lines: the new state of every line the events name, against the table's rows of their invoices.
+    lines_df = _semi(current[lines.name], touched_df, "invoice_no")
+    resolved_df = build_retail_invoice_lines(
+        events_df, lines_df if lines_df is not None else _empty(run, lines), codes, prefixes, conf["countries"]
+    ).localCheckpoint()
+    _apply(run, lines, _semi(lines_df, resolved_df.select(*LINE_KEY), LINE_KEY), resolved_df)
+
+    # Invoices touched: recomputed from all their lines (the table as merged above).
+    new_invoices_df = build_retail_invoices(_semi(_read(run, lines), touched_df, "invoice_no")).localCheckpoint()
+    old_invoices_df = _semi(current[invoices.name], touched_df, "invoice_no")
+    if old_invoices_df is not None:
+        old_invoices_df = old_invoices_df.localCheckpoint()
+
+    # Customers of those invoices, before and after: recomputed from all their invoices. (Each table is checked
+    # on its own: a first run interrupted after the customers' load finds them there when it runs again.)
+    customer_ids_df = new_invoices_df.select("customer_id")
+    their_invoices_df = new_invoices_df
+    if old_invoices_df is not None:
+        customer_ids_df = customer_ids_df.union(old_invoices_df.select("customer_id"))
+    customer_ids_df = customer_ids_df.dropna().distinct().localCheckpoint()
+    if current[invoices.name] is not None:
+        other_invoices_df = _semi(current[invoices.name], customer_ids_df, "customer_id").join(
+            touched_df, "invoice_no", "left_anti"
+        )
+        their_invoices_df = other_invoices_df.unionByName(new_invoices_df)
+    old_customers_df = _semi(current[customers.name], customer_ids_df, "customer_id")
+    new_customers_df = build_retail_customers(
+        their_invoices_df, old_customers_df if old_customers_df is not None else _empty(run, customers), started
+    )
+    _apply(run, customers, old_customers_df, new_customers_df)
+    _apply(run, invoices, old_invoices_df, new_invoices_df)
+
+
+# ----------------------------------------------------------------------------------------------- DynamoDB
+
+
+def customer_item() -> dict[str, F.Column]:
+    """A customer's DynamoDB item: timestamps YYYY-MM-DDTHH:MM:SS (updated_at in UTC, with a Z)."""
+    return {
+        "customer_id": F.col("customer_id"),
+        "country": F.col("country"),
+        "first_invoice_at": F.date_format("first_invoice_at", SECONDS),
+        "last_invoice_at": F.date_format("last_invoice_at", SECONDS),
+        "invoices": F.col("invoices"),
+        "cancellations": F.col("cancellations"),
+        "net_spent": F.col("net_spent"),
+        "updated_at": F.date_format("updated_at", SECONDS + "'Z'"),
+    }
+
+
+def invoice_item() -> dict[str, F.Column]:
+    """An invoice's DynamoDB item, under its customer (GUEST for a guest's)."""
+    return {
+        "customer_id": F.coalesce(F.col("customer_id"), F.lit(GUEST)),
+        "invoice_no": F.col("invoice_no"),
+        "country": F.col("country"),
+        "invoiced_at": F.date_format("invoiced_at", SECONDS),
+        "invoice_date": F.date_format("invoice_date", "yyyy-MM-dd"),
+        "is_cancellation": F.col("is_cancellation"),
+        "is_adjustment": F.col("is_adjustment"),
+        "lines": F.col("lines"),
+        "total_amount": F.col("total_amount"),
+    }
+
+
+def has_new_versions(run: JobRun) -> bool:
+    """Whether either table has a Delta commit after the bookmark's version, or a batch is pending (no Spark)."""
+    bookmark = run.position()
+    for name, key in ((CUSTOMERS_TABLE, "customers"), (INVOICES_TABLE, "invoices")):
+        done = bookmark.get(f"{key}_version")
+        path = load_table(name).location_under(run.settings.lake_root)
+        if bookmark.get(f"{key}_pending") or has_version_after(path, done):
+            return True
+    return False
+
+
+def run_load_retail_dynamodb(run: JobRun) -> None:
+    """Write the customers and invoices changed since the bookmark into the DynamoDB tables Customers and Invoices."""
+    bookmark = dict(run.position())
+    feeds = [
+        Feed(
+            load_table(CUSTOMERS_TABLE), load_serving_table(CUSTOMERS_SERVING), customer_item, position_key="customers"
+        ),
+        Feed(load_table(INVOICES_TABLE), load_serving_table(INVOICES_SERVING), invoice_item, position_key="invoices"),
+    ]
+    for feed in feeds:
+        result = load_feed(run, feed, bookmark)
+        if result.version is not None:
+            run.say(
+                f"DynamoDB table {feed.table_name}: {result.puts} item(s) written, {result.deletes} deleted "
+                f"in {result.requests} request(s), up to version {result.version} of {feed.source.qualified_name}"
+            )
+
+
+PIPELINE = Pipeline(
+    name="retail",
+    jobs=(
+        Job(
+            CURATED_JOB,
+            run_curated_retail,
+            {},
+            f"{RAW_TABLE} -> {LINES_TABLE}, {CUSTOMERS_TABLE}, {INVOICES_TABLE}",
+            has_work=has_new_batches,
+        ),
+        Job(
+            LOAD_JOB,
+            run_load_retail_dynamodb,
+            {},
+            f"{CUSTOMERS_TABLE}, {INVOICES_TABLE} change feeds -> DynamoDB {CUSTOMERS_SERVING}, {INVOICES_SERVING}",
+            has_work=has_new_versions,
+        ),
+    ),
+    workflows={"retail": (Step(RAW_EVENTS_JOB, {"stream": STREAM}), Step(CURATED_JOB), Step(LOAD_JOB))},
+)
