@@ -38,6 +38,9 @@ demo: install
 	# The complaints pipeline, offline: the recorded CFPB pages in samples/cfpb stand for the API, and a moto_server
 	# the script starts on a free port (and stops) stands for DynamoDB; prints curated.complaints and a few items.
 	$(BIN)/python -m scripts.demo_complaints $(DEMO_LAKE)
+	# The retail pipeline, offline: samples/retail/online_retail.csv posted to the service by `lake produce retail`,
+	# the retail workflow into the curated tables and a moto_server's DynamoDB, then GET /v1/customers/{id}.
+	$(BIN)/python -m scripts.demo_retail $(DEMO_LAKE)
 
 test: install
 	$(BIN)/ruff check .

@@ -16,6 +16,8 @@ from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.storage import storage_for
 from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
+from lakekit.pipelines.retail_api import customer_router
+from lakekit.pipelines.retail_csv import read_retail_csv
 from lakekit.sinks.delta import MergeResult, apply_changes, compact, has_version_after, is_empty, load_into_empty
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.streams.raw import batch_files, written_batches
@@ -259,4 +261,6 @@ PIPELINE = Pipeline(
         ),
     ),
     workflows={"retail": (Step(RAW_EVENTS_JOB, {"stream": STREAM}), Step(CURATED_JOB), Step(LOAD_JOB))},
+    file_producers={STREAM: read_retail_csv},  # lake produce retail --csv FILE
+    routes=(customer_router,),  # GET /v1/customers/{customer_id} on lake serve
 )

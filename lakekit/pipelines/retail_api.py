@@ -24,8 +24,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from lakekit.core.registry import Pipeline
-
 CUSTOMERS_TABLE, INVOICES_TABLE = "Customers", "Invoices"
 BY_INVOICED_AT = "by_invoiced_at"
 DEFAULT_INVOICES, MAX_INVOICES = 10, 100
@@ -119,6 +117,3 @@ def customer_router(settings: Any) -> APIRouter:
         return JSONResponse(answer, headers=_timing(started))
 
     return router
-
-
-PIPELINE = Pipeline(name="retail_api", jobs=(), workflows={}, routes=(customer_router,))

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lakekit.core.registry import FileRead, FileReadError, Pipeline
+from lakekit.core.registry import FileRead, FileReadError
 
 STREAM = "retail"
 
@@ -276,11 +276,3 @@ def _event(text: dict[str, str], invoiced_at: str | None, date_format: DateForma
         "country": text["country"] or None,
     }
     return event, ""
-
-
-PIPELINE = Pipeline(
-    name="retail_producer",
-    jobs=(),
-    workflows={},
-    file_producers={STREAM: read_retail_csv},
-)
