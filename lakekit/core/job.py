@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,7 +158,6 @@ class JobRun:
     started: float = field(default_factory=time.monotonic)
     _spark: Any = None
     glue_job: Any = None
-    _on_session: list[Callable[[Any], None]] = field(default_factory=list)
 
     @property
     def spark(self):
@@ -180,19 +179,7 @@ class JobRun:
                 self.glue_job = Job(glue)
                 self.glue_job.init(self.name, self.args)
             self._spark = spark
-            for callback in self._on_session:
-                callback(spark)
         return self._spark
-
-    def when_spark(self, callback: Callable[[Any], None]) -> None:
-        """Call `callback` with the session once it is up: now if it is, else when the job first uses Spark.
-
-        A job may decide from the lake's state alone that it has nothing to do; waiting keeps it from
-        starting a JVM only to say so."""
-        if self._spark is not None:
-            callback(self._spark)
-        else:
-            self._on_session.append(callback)
 
     @property
     def bookmark_option(self) -> str:

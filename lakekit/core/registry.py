@@ -7,7 +7,6 @@ scripts under jobs/ all look jobs up here, so a job runs the same way from each 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -172,11 +171,10 @@ def run_job(name: str, argv: list[str]) -> None:
     from lakekit.core.progress import spark_progress
 
     declared = job(name)
-    with job_run(argv, declared.options) as run, contextlib.ExitStack() as progress:
+    with job_run(argv, declared.options) as run:
         if declared.has_work is not None and not run.reprocess_all and not declared.has_work(run):
             run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
             return
-        # Progress from the job's first use of Spark, not before: a job without `has_work` (a raw export
-        # job) may still find nothing new from the lake's state alone and never start a JVM.
-        run.when_spark(lambda spark: progress.enter_context(spark_progress(spark, run.name)))
-        declared.run(run)
+        # There is work: Spark starts here (the job may build columns before it first reads).
+        with spark_progress(run.spark, run.name):
+            declared.run(run)

@@ -101,6 +101,28 @@ def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> E
     return result
 
 
+def _done_exports(run: JobRun, written: dict[str, dict]) -> set[str]:
+    """Exports bookmarked and WRITTEN in the export log. One bookmarked but not WRITTEN was being rewritten
+    (job-bookmark-disable or -pause) when that run died: it is processed again."""
+    committed = run.position().get("exports", {})
+    return {e for e in committed if written.get(e, {}).get("status") == WRITTEN}
+
+
+def has_unwritten_exports(run: JobRun, table: TableDef) -> bool:
+    """A raw export job's `has_work`: whether a complete export is not yet processed (one listing, no Spark).
+
+    Says what it passed over and, when there is nothing, that there is nothing.
+    """
+    source_table = table.source["table"]
+    done = _done_exports(run, ExportLog(run.settings, run.name).load())
+    pending, notes = discover(run.settings, source_table, done)
+    if not pending:
+        for note in notes:
+            run.say(note)
+        run.say(f"nothing new for {source_table} ({len(done)} export(s) already processed)")
+    return bool(pending)
+
+
 def run_raw_export_job(run: JobRun, table: TableDef) -> None:
     """Append every complete export of the table's DynamoDB source not yet processed, oldest first.
 
@@ -112,9 +134,8 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
     # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
     log = ExportLog(run.settings, run.name)
     written = log.load()
-    # An export bookmarked but not WRITTEN in the log was being rewritten (job-bookmark-disable or
-    # -pause) when that run died: it is processed again. Only the others are known, and not opened.
-    done = {e for e in committed if written.get(e, {}).get("status") == WRITTEN}
+    # Only exports not done are known, and not opened.
+    done = _done_exports(run, written)
     pending, notes = discover(run.settings, source_table, done)
     for note in notes:
         run.say(note)
