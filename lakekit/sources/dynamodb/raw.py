@@ -111,7 +111,7 @@ def _done_exports(run: JobRun, written: dict[str, dict]) -> set[str]:
 def has_unwritten_exports(run: JobRun, table: TableDef) -> bool:
     """A raw export job's `has_work`: whether a complete export is not yet processed (one listing, no Spark).
 
-    Says what it passed over and, when there is nothing, that there is nothing.
+    When there is nothing, it says so, and which folders it passed over (still being written, unreadable).
     """
     source_table = table.source["table"]
     done = _done_exports(run, ExportLog(run.settings, run.name).load())
