@@ -60,7 +60,8 @@ test-aws: install
 	$(BIN)/lake jars --s3
 	$(BIN)/pytest -n 0 -m aws tests/aws
 
-# Both workflows on a Spark standalone cluster (master + 2 workers of 1 core, 1 GiB) with the lake on S3.
+# Both workflows on a Spark standalone cluster (master + 2 workers of 1 core, 1 GiB) with the lake on S3;
+# then a worker killed (SIGKILL) mid-job and a rerun, with the same tables.
 test-cluster: install
 	$(BIN)/lake jars --s3
 	$(BIN)/pytest -n 0 -m cluster tests/cluster

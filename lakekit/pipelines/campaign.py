@@ -23,7 +23,7 @@ from lakekit.sinks.delta import (
 )
 from lakekit.sinks.delta_features import feature_drift, table_detail
 from lakekit.sources.dynamodb.changes import changes_since, has_new_exports
-from lakekit.sources.dynamodb.raw import has_unprocessed_exports, run_raw_export_job
+from lakekit.sources.dynamodb.raw import has_unwritten_exports, run_raw_export_job
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed
 from transforms.changes import build_changes
 
@@ -207,14 +207,14 @@ PIPELINE = Pipeline(
         Job(
             "raw_user_campaign",
             lambda run: run_raw_export_job(run, load_table("raw.user_campaign")),
+            has_work=lambda run: has_unwritten_exports(run, load_table("raw.user_campaign")),
             description="DynamoDB exports of user_Campaign -> raw.user_campaign",
-            has_work=lambda run: has_unprocessed_exports(run, load_table("raw.user_campaign")),
         ),
         Job(
             "raw_campaign_info",
             lambda run: run_raw_export_job(run, load_table("raw.campaign_info")),
+            has_work=lambda run: has_unwritten_exports(run, load_table("raw.campaign_info")),
             description="DynamoDB exports of campaignInfo -> raw.campaign_info",
-            has_work=lambda run: has_unprocessed_exports(run, load_table("raw.campaign_info")),
         ),
         Job(
             "curated_campaign_tasks",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
@@ -102,32 +101,25 @@ def write_export(run: JobRun, table: TableDef, export: Export, p_date: str) -> E
     return result
 
 
-def _pending(
-    run: JobRun, table: TableDef, committed: dict[str, Any], written: dict[str, Any]
-) -> tuple[list[Export], list[str], set[str]]:
-    """The exports to process, notes on folders passed over, and the exports already processed.
+def _done_exports(run: JobRun, written: dict[str, dict]) -> set[str]:
+    """Exports bookmarked and WRITTEN in the export log. One bookmarked but not WRITTEN was being rewritten
+    (job-bookmark-disable or -pause) when that run died: it is processed again."""
+    committed = run.position().get("exports", {})
+    return {e for e in committed if written.get(e, {}).get("status") == WRITTEN}
 
-    The export log says what the raw table holds, whatever the bookmark option (curated jobs read it).
-    An export bookmarked but not WRITTEN in the log was being rewritten (job-bookmark-disable or -pause)
-    when that run died: it is processed again. Only the others are known, and not opened.
+
+def has_unwritten_exports(run: JobRun, table: TableDef) -> bool:
+    """A raw export job's `has_work`: whether a complete export is not yet processed (one listing, no Spark).
+
+    When there is nothing, it says so, and which folders it passed over (still being written, unreadable).
     """
-    done = {e for e in committed if written.get(e, {}).get("status") == WRITTEN}
-    pending, notes = discover(run.settings, table.source["table"], done)
-    return pending, notes, done
-
-
-def has_unprocessed_exports(run: JobRun, table: TableDef) -> bool:
-    """Whether a complete export is waiting, from one listing, the bookmark and the export log (no Spark).
-
-    When none is, says so (and why folders were passed over), as the job itself would.
-    """
-    pending, notes, done = _pending(
-        run, table, dict(run.position().get("exports", {})), ExportLog(run.settings, run.name).load()
-    )
+    source_table = table.source["table"]
+    done = _done_exports(run, ExportLog(run.settings, run.name).load())
+    pending, notes = discover(run.settings, source_table, done)
     if not pending:
         for note in notes:
             run.say(note)
-        run.say(f"nothing new for {table.source['table']} ({len(done)} export(s) already processed)")
+        run.say(f"nothing new for {source_table} ({len(done)} export(s) already processed)")
     return bool(pending)
 
 
@@ -136,19 +128,24 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
 
     The table's `source.table` in catalog/ names the DynamoDB table; `source.keys` its key attributes.
     """
+    source_table = table.source["table"]
     committed = dict(run.position().get("exports", {}))
+    # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
+    # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
     log = ExportLog(run.settings, run.name)
     written = log.load()
-    pending, notes, done = _pending(run, table, committed, written)
+    # Only exports not done are known, and not opened.
+    done = _done_exports(run, written)
+    pending, notes = discover(run.settings, source_table, done)
     for note in notes:
         run.say(note)
     if not pending:
-        run.say(f"nothing new for {table.source['table']} ({len(done)} export(s) already processed)")
+        # Decided from one listing, the bookmark and the export log: Spark is never started for it.
+        run.say(f"nothing new for {source_table} ({len(done)} export(s) already processed)")
         return
     register(run, table)
     quarantined = 0
     for number, export in enumerate(pending, 1):
-        # Each export's ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
         # Marked WRITING before the publish deletes or moves its first file, a rewrite of an export
         # already WRITTEN included: readers (sources/dynamodb/changes.py) skip it until it is WRITTEN.
         p_date = written.get(export.export_id, {}).get("p_date") or datetime.now(UTC).date().isoformat()

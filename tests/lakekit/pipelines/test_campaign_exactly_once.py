@@ -262,7 +262,12 @@ def test_rerun_with_nothing_new_changes_nothing(spark, reference):
     versions_before = delta_versions(spark, root)
 
     run_campaign(root)
+    # As a command: every job knows from the lake's state alone that nothing is new, so no JVM starts.
+    result = run_cli_workflow(root, None)
 
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SparkSession started" not in result.stdout, result.stdout
+    assert "nothing new for user_Campaign (2 export(s) already processed)" in result.stdout, result.stdout
     assert delta_versions(spark, root) == versions_before
     assert lake_files(root) == files_before
     assert lake_rows(spark, root) == reference["rows"]

@@ -4,8 +4,9 @@ The points are not listed by hand: the reference runs record every failpoint the
 (LAKE_FAILPOINTS_TRACE), and the matrix kills each of them in turn, in a `lake run` subprocess of
 the job that owns it. The jobs before it run in this process; after the kill, the whole workflow
 runs again here. It must leave exactly the tables, bookmarks, export logs and quarantine of the
-uninterrupted run. Two stages: the samples into an empty lake (raw publishes, first loads) and later
-exports into that lake (MERGE of both curated tables).
+uninterrupted run. Three stages: the samples into an empty lake (raw publishes, first loads), later
+exports into that lake (MERGE of both curated tables), and more exports, one run each, until a MERGE
+leaves a partition crowded enough to be compacted (the compaction points of that last run).
 
 The matrix is `make test-crash` (marker `crash`, about 2 minutes a point on a busy 2-core machine);
 `make test` kills three points in test_campaign_exactly_once.py.
@@ -19,18 +20,25 @@ import os
 import shutil
 import signal
 import subprocess
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from lakekit.core.settings import load_settings
 from lakekit.core.state import StateStore
+from scripts.export_writer import Change, write_incremental_export
 from tests.helpers import CAMPAIGN_JOBS, run_campaign, run_job
 from tests.lakekit.pipelines.test_campaign_exactly_once import (
     LAKE_CLI,
     MAIN,
     SAMPLES_LANDING,
+    T3,
     lake_rows,
+    landing,
+    task,
+    winter_campaign,
     write_later_exports,
 )
 
@@ -49,7 +57,10 @@ EXPECTED_KINDS = {
         "delta.after_first_load",
     },
     "later": {"delta.before_merge", "delta.after_merge", "bookmark.after_write"},
+    "crowd": {"delta.before_merge", "delta.after_merge", "delta.before_compaction", "delta.after_compaction"},
 }
+# Runs of the crowd stage at most: each MERGE adds about one file to what it touches (compact_min_files: 4).
+CROWD_RUNS = 6
 BAD_LINE = '{"Item": {"userID": {"S": "USER#mallory"}, "campaignID": {"S": "CAMP#x"}'  # cut short
 
 
@@ -124,13 +135,61 @@ def references(spark, tmp_path_factory):
     later_points = traced_campaign(str(later), base / "later.trace")
     return {
         "first": {"root": first, "points": first_points, "snapshot": first_snapshot},
-        "later": {"points": later_points, "snapshot": snapshot(spark, str(later))},
+        "later": {"root": str(later), "points": later_points, "snapshot": snapshot(spark, str(later))},
     }
 
 
-def test_the_reference_runs_pass_every_kind_of_failpoint_and_quarantine_the_bad_line(references):
+def write_crowd_exports(lake_root: str, number: int) -> None:
+    """Exports for the hour after T3 + `number` hours: winter gains a task (bonus0..bonusN, the tasks table gets
+    one more row) and a new user joins winter on 2026-11-20 (one more row in that progress partition)."""
+    frm, to = T3 + timedelta(hours=number), T3 + timedelta(hours=number + 1)
+
+    def winter(count: int) -> dict:
+        campaign = winter_campaign("2026-12-06T00:00:00Z")
+        bonus = [
+            {"taskID": f"TASK#bonus{n}", "rewardAmount": Decimal("5"), "taskDeadline": "2026-12-12T00:00:00Z"}
+            for n in range(count)
+        ]
+        return {**campaign, "updatedAt": frm.isoformat(), "campaignTasks": campaign["campaignTasks"] + bonus}
+
+    old = winter(number) if number else None
+    change = Change({"campaignID": "CAMP#winter"}, winter(number + 1), old, frm.replace(minute=10))
+    write_incremental_export(landing(lake_root), "campaignInfo", frm, to, [change])
+    keys = {"userID": f"USER#crowd{number}", "campaignID": "CAMP#winter"}
+    item = {
+        **keys,
+        "userCampaignProgressState": "IN_PROGRESS",
+        "createdAt": frm.replace(minute=15).isoformat(),
+        "updatedAt": frm.replace(minute=20).isoformat(),
+        "totalTaskRewardsEarned": Decimal("15"),
+        "progressDetails": [task("TASK#streak3", "COMPLETED", frm.replace(minute=20).isoformat(), "15")],
+    }
+    write_incremental_export(landing(lake_root), "user_Campaign", frm, to, [Change(keys, item, None, frm)])
+
+
+@pytest.fixture(scope="module")
+def crowded(spark, references, tmp_path_factory):
+    """From the later stage's lake, one run per new hour of exports until a run compacts: the lake before
+    that run (its exports landed), what the run leaves, and its compaction points."""
+    base = tmp_path_factory.mktemp("crash_crowd")
+    lake = base / "lake"
+    shutil.copytree(references["later"]["root"], lake)
+    for number in range(CROWD_RUNS):
+        write_crowd_exports(str(lake), number)
+        start = base / "start"
+        if start.exists():
+            shutil.rmtree(start)
+        shutil.copytree(lake, start)
+        points = traced_campaign(str(lake), base / f"crowd{number}.trace")
+        if any("compaction" in p for p in points):
+            return {"start": start, "points": points, "snapshot": snapshot(spark, str(lake))}
+    raise AssertionError(f"no compaction after {CROWD_RUNS} runs of one export each")
+
+
+def test_the_reference_runs_pass_every_kind_of_failpoint_and_quarantine_the_bad_line(references, crowded):
+    stages = {**references, "crowd": crowded}
     for stage, kinds in EXPECTED_KINDS.items():
-        passed = {p.split("/", 1)[1].split(":", 1)[0] for p in references[stage]["points"]}
+        passed = {p.split("/", 1)[1].split(":", 1)[0] for p in stages[stage]["points"]}
         assert kinds <= passed, f"{stage}: {sorted(kinds - passed)} not passed"
     quarantined = [json.loads(r) for r in references["first"]["snapshot"]["quarantine"]]
     assert BAD_LINE in [r["text"] for r in quarantined]
@@ -154,12 +213,16 @@ def kill_at(lake_root: str, point: str) -> subprocess.CompletedProcess:
 
 
 # Cases per stage: an upper bound on its failpoints, known only once the reference ran (extra ones skip).
-_CASES = [("first", 20), ("later", 8)]
+# The crowd stage kills only its compaction points: its other points are the later stage's again.
+_CASES = [("first", 20), ("later", 8), ("crowd", 4)]
 
 
 def _run_killed_then_rerun(spark, references, stage: str, point: str, root: Path) -> None:
     if stage == "first":
         lake = first_lake(root)
+    elif stage == "crowd":
+        shutil.copytree(references["crowd"]["start"], root)
+        lake = str(root)
     else:
         shutil.copytree(references["first"]["root"], root)
         lake = str(root)
@@ -186,10 +249,15 @@ def _run_killed_then_rerun(spark, references, stage: str, point: str, root: Path
 
 
 @pytest.mark.parametrize(("stage", "index"), [(s, i) for s, n in _CASES for i in range(n)])
-def test_a_kill_at_every_failpoint_then_a_rerun_match_an_uninterrupted_run(spark, references, tmp_path, stage, index):
+def test_a_kill_at_every_failpoint_then_a_rerun_match_an_uninterrupted_run(request, spark, tmp_path, stage, index):
+    references = request.getfixturevalue("references")
+    if stage == "crowd":  # built only when its cases run
+        references = {**references, "crowd": request.getfixturevalue("crowded")}
     points = references[stage]["points"]
     if stage == "later":  # the raw points of the later stage are the first stage's again
         points = [p for p in points if not p.startswith("raw_")]
+    if stage == "crowd":
+        points = [p for p in points if "compaction" in p]
     if index >= len(points):
         pytest.skip(f"{stage} has {len(points)} failpoints")
     point = points[index]
