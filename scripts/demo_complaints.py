@@ -49,9 +49,8 @@ def start_moto(port: int) -> subprocess.Popen:
             time.sleep(0.2)
 
 
-def main(lake_root: str) -> None:
-    port = free_port()
-    moto = start_moto(port)
+def moto_env(port: int) -> dict[str, str]:
+    """This process's environment with boto3 pointed at the moto_server on `port` (standard variables only)."""
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
@@ -60,6 +59,13 @@ def main(lake_root: str) -> None:
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     env.pop("AWS_PROFILE", None)
+    return env
+
+
+def main(lake_root: str) -> None:
+    port = free_port()
+    moto = start_moto(port)
+    env = moto_env(port)
     try:
         argv = [str(BIN / "lake"), "workflow", "run", "complaints", "--lake-root", lake_root]
         argv += ["--arg", f"url={(REPO / 'samples' / 'cfpb').as_uri()}"]

@@ -8,7 +8,6 @@ Run: python -m scripts.demo_retail LAKE_ROOT
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.demo_complaints import free_port, start_moto
+from scripts.demo_complaints import free_port, moto_env, start_moto
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -62,14 +61,7 @@ def stop_service(process: subprocess.Popen) -> None:
 def main(lake_root: str) -> None:
     port = free_port()
     moto = start_moto(port)
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "demo",
-        "AWS_SECRET_ACCESS_KEY": "demo",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    env.pop("AWS_PROFILE", None)
+    env = moto_env(port)
     lake = str(BIN / "lake")
     try:
         service, url = start_service(lake_root, env)
