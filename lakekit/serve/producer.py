@@ -186,33 +186,44 @@ def produce_labelled(
     on_batch: Callable[[int], None] | None = None,
 ) -> Summary:
     """Post batches of (label, event) pairs (a file's events by line), `concurrency` requests at once."""
+    return _post_all(url, stream, api_key, batches, post_labelled, rate, concurrency, attempts, on_batch)
+
+
+def _post_all(
+    url: str,
+    stream: str,
+    api_key: str,
+    batches: Iterable[Any],
+    post: Callable[..., None],
+    rate: float | None,
+    concurrency: int,
+    attempts: int,
+    on_batch: Callable[[int], None] | None,
+) -> Summary:
+    """Send every batch with `post` (post_batch or post_labelled) from `concurrency` threads at most `rate`
+    events a second, over one HTTP client; batches are made as they are sent (bounded memory)."""
     summary, lock, pacer = Summary(), threading.Lock(), Pacer(rate)
     target = endpoint(url, stream)
     started = time.monotonic()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     with httpx.Client(timeout=30, limits=limits) as client:
 
-        def send(batch: list[tuple[Any, Any]]) -> None:
+        def send(batch: list[Any]) -> None:
             pacer.wait(len(batch))
-            post_labelled(client, target, api_key, batch, attempts, summary, lock)
+            post(client, target, api_key, batch, attempts, summary, lock)
             if on_batch:
                 on_batch(len(batch))
 
-        _in_pool(send, batches, concurrency)
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            pending = []
+            for batch in batches:
+                pending.append(pool.submit(send, batch))
+                if len(pending) >= concurrency * 2:
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _in_pool(send: Callable[[Any], None], batches: Iterable[Any], concurrency: int) -> None:
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        # Batches are made as they are sent (bounded memory).
-        pending = []
-        for batch in batches:
-            pending.append(pool.submit(send, batch))
-            if len(pending) >= concurrency * 2:
-                pending.pop(0).result()
-        for future in pending:
-            future.result()
 
 
 def produce(
@@ -229,19 +240,6 @@ def produce(
     on_batch: Callable[[int], None] | None = None,
 ) -> Summary:
     """Post `count` events made by `make_event` in batches; returns what the server answered."""
-    summary, lock, pacer = Summary(), threading.Lock(), Pacer(rate)
-    target = endpoint(url, stream)
-    started = time.monotonic()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    with httpx.Client(timeout=30, limits=limits) as client:
-
-        def send(events: list[Any]) -> None:
-            pacer.wait(len(events))
-            post_batch(client, target, api_key, events, attempts, summary, lock)
-            if on_batch:
-                on_batch(len(events))
-
-        # A seed gives the same events every run.
-        _in_pool(send, batches(make_event, count, batch, seed), concurrency)
-    summary.seconds = time.monotonic() - started
-    return summary
+    # A seed gives the same events every run.
+    events = batches(make_event, count, batch, seed)
+    return _post_all(url, stream, api_key, events, post_batch, rate, concurrency, attempts, on_batch)
