@@ -16,7 +16,7 @@ from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
 from lakekit.sinks.delta import apply_changes, compact, is_empty, load_into_empty
-from lakekit.sources.streams.raw import batch_files, written_batches
+from lakekit.sources.streams.raw import batch_files, unapplied_batches
 from transforms.changes import build_changes
 from transforms.orders import (
     build_orders,
@@ -94,11 +94,6 @@ def make_order_event(rng: random.Random, number: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ curated
 
 
-def new_raw_files(run: JobRun, raw: TableDef, after_batch: int, up_to_batch: int) -> list[str]:
-    """The raw table's files written by micro-batches after `after_batch`, up to `up_to_batch` (all published)."""
-    return batch_files(run.settings.lake_root, raw, after_batch, up_to_batch)
-
-
 def current_versions(run: JobRun, raw: TableDef, orders_df: DataFrame, events_df: DataFrame) -> DataFrame:
     """The raw event behind the current row of each order the new events name (order_id, _received_at,
     _record_id, _event_hash): read from the raw partitions of those receive days only."""
@@ -137,12 +132,12 @@ def _apply(run: JobRun, table: TableDef, old_df: DataFrame, new_df: DataFrame):
 def run_curated_orders(run: JobRun) -> None:
     """The four order tables from the raw.orders_events rows of the micro-batches not yet applied: one MERGE each."""
     raw = load_table(RAW_TABLE)
-    last = written_batches(run.settings, RAW_EVENTS_JOB, STREAM)
-    done = run.position().get("batch", -1)
-    if last is None or last <= done:
+    pending = unapplied_batches(run, RAW_EVENTS_JOB, STREAM)
+    if pending is None:
         run.say(f"nothing new in {raw.qualified_name}")
         return
-    files = new_raw_files(run, raw, done, last)
+    done, last = pending
+    files = batch_files(run.settings.lake_root, raw, done, last)
     tables = {name: load_table(name) for name in CURATED_TABLES}
     for table in tables.values():
         register(run, table)

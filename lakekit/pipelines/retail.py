@@ -20,7 +20,7 @@ from lakekit.pipelines.retail_api import customer_router
 from lakekit.pipelines.retail_csv import read_retail_csv
 from lakekit.sinks.delta import MergeResult, apply_changes, compact, has_version_after, is_empty, load_into_empty
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
-from lakekit.sources.streams.raw import batch_files, written_batches
+from lakekit.sources.streams.raw import batch_files, unapplied_batches
 from transforms.changes import build_changes
 from transforms.retail import (
     LINE_KEY,
@@ -86,8 +86,7 @@ def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame) -> int:
 
 def has_new_batches(run: JobRun) -> bool:
     """Whether the streaming job wrote micro-batches after the bookmark (from the lake's state; no Spark)."""
-    last = written_batches(run.settings, RAW_EVENTS_JOB, STREAM)
-    return last is not None and last > run.position().get("batch", -1)
+    return unapplied_batches(run, RAW_EVENTS_JOB, STREAM) is not None
 
 
 def run_curated_retail(run: JobRun) -> None:
@@ -98,11 +97,11 @@ def run_curated_retail(run: JobRun) -> None:
     recomputes the same customers when it runs again (every MERGE is idempotent).
     """
     raw = load_table(RAW_TABLE)
-    last = written_batches(run.settings, RAW_EVENTS_JOB, STREAM)
-    done = run.position().get("batch", -1)
-    if last is None or last <= done:
+    pending = unapplied_batches(run, RAW_EVENTS_JOB, STREAM)
+    if pending is None:
         run.say(f"nothing new in {raw.qualified_name}")
         return
+    done, last = pending
     started = datetime.now(UTC).replace(tzinfo=None)
     files = batch_files(run.settings.lake_root, raw, done, last)
     lines, invoices, customers = (load_table(n) for n in (LINES_TABLE, INVOICES_TABLE, CUSTOMERS_TABLE))

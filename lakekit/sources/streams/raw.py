@@ -56,6 +56,14 @@ def written_batches(settings, job: str, stream: str) -> int | None:
     return StateStore(settings, STATE_KIND).load(state_name(job, stream)).get("last_batch")
 
 
+def unapplied_batches(run: JobRun, job: str, stream: str) -> tuple[int, int] | None:
+    """(last applied, last written) micro-batch of `stream`'s raw table for a job that applies them in order
+    (its bookmark's `batch`), or None when every written batch is applied: from the lake's state, no Spark."""
+    last = written_batches(run.settings, job, stream)
+    done = run.position().get("batch", -1)
+    return (done, last) if last is not None and last > done else None
+
+
 def batch_files(lake_root: str, table: TableDef, after_batch: int, up_to_batch: int) -> list[str]:
     """The raw table's Parquet files written by micro-batches after `after_batch`, up to `up_to_batch`."""
     storage = storage_for(lake_root)
