@@ -21,7 +21,7 @@ from lakekit.core.state import WindowLedger
 from lakekit.sinks import dynamodb as dynamodb_sink
 from scripts.make_samples import CFPB_DEMO_ARGS, CFPB_PAGES, write_cfpb_samples
 from tests.helpers import read_table
-from tests.servers import MotoServer, complaint, scan_items, start_cfpb_api, stop
+from tests.servers import complaint, scan_items, start_cfpb_api, stop
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "samples" / "cfpb"
@@ -35,21 +35,6 @@ def api():
     server = start_cfpb_api()
     yield server
     stop(server)
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def moto(moto_server, monkeypatch):
-    for key, value in moto_server.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return moto_server
 
 
 def lake(lake_root: str, job: str, **args: str) -> int:

@@ -24,7 +24,6 @@ from lakekit.sources.streams.landing import StreamLanding
 from scripts.make_samples import RETAIL_FILE, RETAIL_HEADER, retail_csv, retail_rows
 from tests.helpers import read_table, run_job
 from tests.oracle import RetailConf, retail_customers, retail_invoices, retail_lines, retail_problem
-from tests.servers import MotoServer
 
 REPO = Path(__file__).resolve().parents[3]
 LINES, INVOICES, CUSTOMERS = "curated.retail_invoice_lines", "curated.retail_invoices", "curated.retail_customers"
@@ -34,21 +33,6 @@ CONF = RetailConf(
 )
 BATCH_1 = datetime(2026, 11, 30, 9, 0, 0)
 BATCH_2 = datetime(2026, 11, 30, 12, 0, 0)
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def moto(moto_server, monkeypatch):
-    for key, value in moto_server.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return moto_server
 
 
 def events_from_rows(rows: list[dict], source_file: str) -> list[dict]:
