@@ -33,6 +33,8 @@ import boto3
 import httpx
 
 from bench.run import machine
+from lakekit.catalog.serving import load_serving_table
+from lakekit.sinks.dynamodb import create_table_request
 
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -69,34 +71,9 @@ def wait_for(port: int, process: subprocess.Popen, what: str, path: str = "") ->
 
 
 def create_tables(client) -> None:
-    """The tables as load_retail_dynamodb's contract has them."""
-    client.create_table(
-        TableName="Customers",
-        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.create_table(
-        TableName="Invoices",
-        KeySchema=[
-            {"AttributeName": "customer_id", "KeyType": "HASH"},
-            {"AttributeName": "invoice_no", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in ("customer_id", "invoice_no", "invoiced_at")
-        ],
-        LocalSecondaryIndexes=[
-            {
-                "IndexName": "by_invoiced_at",
-                "KeySchema": [
-                    {"AttributeName": "customer_id", "KeyType": "HASH"},
-                    {"AttributeName": "invoiced_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The tables as load_retail_dynamodb creates them: from their declarations in catalog/serving/."""
+    for name in ("Customers", "Invoices"):
+        client.create_table(**create_table_request(load_serving_table(name)))
 
 
 def items(customers: int, seed: int) -> tuple[list[dict], list[dict]]:

@@ -18,9 +18,11 @@ import boto3
 import httpx
 import pytest
 
+from lakekit.catalog.serving import load_serving_table
 from lakekit.pipelines.retail_api import customer_router
 from lakekit.serve.app import create_app
 from lakekit.serve.sinks import FileSink
+from lakekit.sinks.dynamodb import create_table_request
 from tests.lakekit.serve.conftest import Served
 from tests.servers import MotoServer, free_port
 
@@ -28,35 +30,9 @@ KEY = "lookup-key"
 
 
 def create_tables(client) -> None:
-    client.create_table(
-        TableName="Customers",
-        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.create_table(
-        TableName="Invoices",
-        KeySchema=[
-            {"AttributeName": "customer_id", "KeyType": "HASH"},
-            {"AttributeName": "invoice_no", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "customer_id", "AttributeType": "S"},
-            {"AttributeName": "invoice_no", "AttributeType": "S"},
-            {"AttributeName": "invoiced_at", "AttributeType": "S"},
-        ],
-        LocalSecondaryIndexes=[
-            {
-                "IndexName": "by_invoiced_at",
-                "KeySchema": [
-                    {"AttributeName": "customer_id", "KeyType": "HASH"},
-                    {"AttributeName": "invoiced_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The tables as load_retail_dynamodb creates them: from their declarations in catalog/serving/."""
+    for name in ("Customers", "Invoices"):
+        client.create_table(**create_table_request(load_serving_table(name)))
 
 
 def invoice(customer: str, number: str, at: str, total: str, lines: int = 2, cancelled: bool = False) -> dict:
