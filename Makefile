@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest bench-lookup clean
+.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest bench-lookup bench-cdf clean
 
 install: $(STAMP)
 
@@ -97,6 +97,13 @@ bench-lookup: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(if $(filter dynalite,$(BACKEND)),test -x $(DYNALITE)/node_modules/.bin/dynalite || npm install --silent --no-audit --no-fund --prefix $(DYNALITE) dynalite@4.0.0)
 	$(BIN)/python -m bench.lookup --backend $(BACKEND) --requests $(LOOKUPS) --clients $(CLIENTS)
+
+# What the change data feed costs a MERGE and saves its reader: curated.complaints with it on and off, same changes.
+ROWS ?= 1000000
+RUNS ?= 3
+bench-cdf: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.cdf --rows $(ROWS) --runs $(RUNS)
 
 samples: install
 	$(BIN)/python -m scripts.make_samples
