@@ -68,3 +68,62 @@ def to_parsed(text: Column, kind: str) -> Column:
 def is_unparseable(text: Column, kind: str) -> Column:
     """True where `text` holds something that is not a `kind`. Null and "" say "none": they are not a problem."""
     return F.coalesce((F.length(text) > 0) & to_parsed(text, kind).isNull(), F.lit(False))
+
+
+def first_problem(problems: list[tuple[Column, str]]) -> Column:
+    """The reason of the first problem whose condition holds, else null."""
+    if not problems:
+        return F.lit(None).cast("string")
+    first = F.when(problems[0][0], F.lit(problems[0][1]))
+    for condition, reason in problems[1:]:
+        first = first.when(condition, F.lit(reason))
+    return first
+
+
+def decode_json_text(text: Column, data_type: T.DataType, column: str = "") -> tuple[Column, list[tuple[Column, str]]]:
+    """(the JSON value `text` as `data_type`, [(condition, reason)] for each value the type cannot hold exactly).
+
+    `text` is a JSON value's text as Spark reads it into a string (an object or list as its JSON, a
+    string unquoted, a number as its digits). Objects are read field by field, at any depth: a value
+    that is not an object where a struct is expected, a number that is inexact or out of range, a
+    timestamp or date that is not ISO 8601 (ISO_TIMESTAMP, ISO_DATE), a boolean that is not true or
+    false is a problem named after its column path (`dob.date`). A string column takes any JSON value
+    as its text (an int-or-string postcode). Absent and null values are no problem.
+    """
+    where = f"column {column}" if column else "the record"
+    present = text.isNotNull()
+    if isinstance(data_type, T.StructType):
+        fields = F.from_json(text, "map<string,string>")
+        problems = [(present & fields.isNull(), f"{where}: not an object")]
+        values = []
+        for field in data_type.fields:
+            value, inner = decode_json_text(fields[field.name], field.dataType, f"{column}.{field.name}".lstrip("."))
+            values.append(value.alias(field.name))
+            problems += inner
+        return F.when(fields.isNotNull(), F.struct(*values)), problems
+    if isinstance(data_type, T.ArrayType):
+        element = data_type.elementType
+        elements = F.from_json(text, "array<string>")
+        problems = [(present & elements.isNull(), f"{where}: not a list")]
+        inner = decode_json_text(F.lit(None).cast("string"), element, f"{column}[]")[1]
+        for index, (_, reason) in enumerate(inner):
+            found = F.exists(elements, _element_problem(element, f"{column}[]", index))
+            problems.append((F.coalesce(found, F.lit(False)), reason))
+        return F.transform(elements, lambda e: decode_json_text(e, element, f"{column}[]")[0]), problems
+    if isinstance(data_type, NUMERIC):
+        reason = f"{where}: cannot be stored exactly as {data_type.simpleString()}"
+        return to_number(text, data_type), [(is_inexact_number(text, data_type), reason)]
+    if isinstance(data_type, (T.TimestampType, T.DateType)):
+        kind = "timestamp" if isinstance(data_type, T.TimestampType) else "date"
+        return to_parsed(text, kind), [(present & to_parsed(text, kind).isNull(), f"{where}: not an ISO 8601 {kind}")]
+    if isinstance(data_type, T.BooleanType):
+        value = F.when(text == "true", F.lit(True)).when(text == "false", F.lit(False))
+        return value, [(present & value.isNull(), f"{where}: not a boolean")]
+    if isinstance(data_type, T.StringType):
+        return text, []
+    raise TypeError(f"no JSON decoding for {data_type.simpleString()}")
+
+
+def _element_problem(element: T.DataType, column: str, index: int):
+    """The `index`-th problem of decode_json_text for one list element (F.exists passes the element alone)."""
+    return lambda e: decode_json_text(e, element, column)[1][index][0]
