@@ -100,7 +100,12 @@ def parse_response(body: bytes) -> tuple[dict[str, Any] | None, str | None]:
     results = document["results"]
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
         return None, "results is not a list of records"
-    return without_credentials(document), None
+    cleaned = without_credentials(document)
+    try:  # JSON may escape half a surrogate pair ("\ud800"): no UTF-8 file can hold it, nor Spark read it back
+        json.dumps(cleaned, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        return None, f"not Unicode text: {error.object[error.start : error.end]!a} is half a surrogate pair"
+    return cleaned, None
 
 
 @dataclass(frozen=True)

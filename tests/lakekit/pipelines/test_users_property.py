@@ -15,7 +15,7 @@ import copy
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from lakekit.pipelines.users import CREDENTIAL_FIELDS
@@ -119,7 +119,17 @@ def responses(draw) -> tuple[list[bytes], list[tuple[str, bool]], int]:
         if kind == "cut":
             body = body[: draw(st.integers(0, len(body) - 1))]
         elif kind == "not json":
-            body = draw(st.sampled_from([b"", b"<html>Bad Gateway</html>", b"\xff\xfe\x00", b"{'results': []}"]))
+            body = draw(
+                st.sampled_from(
+                    [
+                        b"",
+                        b"<html>Bad Gateway</html>",
+                        b"\xff\xfe\x00",
+                        b"{'results': []}",
+                        b'{"results": [{"a": "\\udc00"}]}',
+                    ]
+                )
+            )
         elif kind == "error":
             body = b'{"error": "Uh oh, something has gone wrong."}'
         else:
@@ -128,14 +138,40 @@ def responses(draw) -> tuple[list[bytes], list[tuple[str, bool]], int]:
     return bodies, expected, unlandable
 
 
+def marked(marker: str, *changes: tuple[str, object]) -> dict:
+    record = copy.deepcopy(BASE[0])
+    record["phone"] = marker
+    for path, value in changes:
+        apply(record, path, value)
+    return record
+
+
+def every_kind() -> tuple[list[bytes], list[tuple[str, bool]], int]:
+    """One response of each kind, and records with each bad and each good change: tried first on every run."""
+    bad = [marked(f"bad-{i}", change) for i, change in enumerate(BAD_CHANGES)]
+    good = [marked(f"good-{i}", change) for i, change in enumerate(GOOD_CHANGES)]
+    landed = json.dumps({"results": bad + good, "info": INFO}, ensure_ascii=False).encode()
+    bodies = [
+        landed,
+        landed[: len(landed) // 2],
+        b"<html>Bad Gateway</html>",
+        b'{"error": "Uh oh, something has gone wrong."}',
+        json.dumps({"results": ["a", 1, None]}).encode(),
+        json.dumps({"results": [], "info": INFO}).encode(),
+        b'{"results": [{"phone": "half", "name": {"first": "\\ud800"}}]}',  # not Unicode: cannot be landed
+    ]
+    return bodies, [(r["phone"], False) for r in bad] + [(r["phone"], True) for r in good], 5
+
+
 @settings(
-    max_examples=3,
+    max_examples=2,
     derandomize=True,  # the same examples on every run: CI stays stable
     deadline=None,
-    phases=[Phase.generate],  # no shrinking: each candidate is a job run
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: each candidate is a job run
     suppress_health_check=list(HealthCheck),
 )
 @given(drawn=responses())
+@example(drawn=every_kind())
 def test_every_record_ends_in_raw_or_in_quarantine_once(spark, tmp_path_factory, drawn):
     bodies, expected, unlandable = drawn
     root = tmp_path_factory.mktemp("users_property")
