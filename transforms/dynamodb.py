@@ -12,6 +12,8 @@ from transforms.values import NUMERIC, is_inexact_number, is_unparseable, to_num
 
 SNAPSHOT, INSERT, UPDATE, DELETE = "SNAPSHOT", "INSERT", "UPDATE", "DELETE"
 
+_NUMERIC = NUMERIC
+
 
 def _source(field: T.StructField) -> str:
     return field.metadata.get("source", field.name)
@@ -21,7 +23,7 @@ def ddb_wire_type(data_type: T.DataType) -> T.DataType:
     """The DynamoDB JSON shape that carries a value of `data_type` ({"S": …}, {"N": …}, {"L": […]}, …)."""
     if isinstance(data_type, T.StringType):
         return T.StructType([T.StructField("S", T.StringType()), T.StructField("NULL", T.BooleanType())])
-    if isinstance(data_type, NUMERIC):
+    if isinstance(data_type, _NUMERIC):
         return T.StructType([T.StructField("N", T.StringType()), T.StructField("NULL", T.BooleanType())])
     if isinstance(data_type, T.BooleanType):
         return T.StructType([T.StructField("BOOL", T.BooleanType()), T.StructField("NULL", T.BooleanType())])
@@ -34,7 +36,7 @@ def ddb_wire_type(data_type: T.DataType) -> T.DataType:
         fields = [T.StructField("L", T.ArrayType(ddb_wire_type(element))), T.StructField("NULL", T.BooleanType())]
         if isinstance(element, T.StringType):
             fields.append(T.StructField("SS", T.ArrayType(T.StringType())))
-        elif isinstance(element, NUMERIC):
+        elif isinstance(element, _NUMERIC):
             fields.append(T.StructField("NS", T.ArrayType(T.StringType())))
         elif isinstance(element, T.BinaryType):
             fields.append(T.StructField("BS", T.ArrayType(T.StringType())))
@@ -70,7 +72,7 @@ def decode_ddb_value(value: Column, data_type: T.DataType) -> Column:
     """The typed value of one DynamoDB attribute value; numbers go string -> decimal, never through float."""
     if isinstance(data_type, T.StringType):
         return value["S"]
-    if isinstance(data_type, NUMERIC):
+    if isinstance(data_type, _NUMERIC):
         return to_number(value["N"], data_type)
     if isinstance(data_type, T.BooleanType):
         return value["BOOL"]
@@ -83,7 +85,7 @@ def decode_ddb_value(value: Column, data_type: T.DataType) -> Column:
         element = data_type.elementType
         from_list = F.transform(value["L"], lambda e: decode_ddb_value(e, element))
         sets = {T.StringType: "SS", T.BinaryType: "BS"}
-        set_key = "NS" if isinstance(element, NUMERIC) else sets.get(type(element))
+        set_key = "NS" if isinstance(element, _NUMERIC) else sets.get(type(element))
         if set_key is None:
             return from_list
         from_set = F.transform(value[set_key], lambda e: decode_ddb_value(F.struct(e.alias(set_key[0])), element))
@@ -120,7 +122,7 @@ def wire_problems(
     """
     where = f"column {column} (attribute {attribute})"
     present = wire.isNotNull() & ~_is_null_marker(wire)
-    if isinstance(data_type, NUMERIC):
+    if isinstance(data_type, _NUMERIC):
         return [
             (present & wire["N"].isNull(), f"{where}: not a number"),
             (
@@ -152,7 +154,7 @@ def wire_problems(
     if isinstance(data_type, T.ArrayType):
         element = data_type.elementType
         set_key = {T.StringType: "SS", T.BinaryType: "BS"}.get(
-            type(element), "NS" if isinstance(element, NUMERIC) else None
+            type(element), "NS" if isinstance(element, _NUMERIC) else None
         )
         listed = wire["L"].isNull() if set_key is None else wire["L"].isNull() & wire[set_key].isNull()
         problems = [(present & listed, f"{where}: not a list")]
