@@ -5,13 +5,19 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from transforms.values import to_iso_timestamp
+
 PROGRESS_KEY = ["user_id", "campaign_id", "task_id"]
 TASK_KEY = ["campaign_id", "task_id"]
 
 
 def to_utc_timestamp(text: Column) -> Column:
-    """An ISO 8601 string with any offset (or Z) as a timestamp; the session time zone must be UTC."""
-    return F.to_timestamp(text)
+    """An ISO 8601 string with any offset (or Z; none: UTC) as a timestamp; "" gives null.
+
+    The same parse the raw job checks these columns with (`parse_as: timestamp` in catalog/raw/), so a
+    text raw kept never becomes null here. The session time zone must be UTC.
+    """
+    return to_iso_timestamp(text)
 
 
 def null_if_empty(text: Column) -> Column:

@@ -8,9 +8,11 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from transforms.values import NUMERIC, is_inexact_number, is_unparseable, to_number
+
 SNAPSHOT, INSERT, UPDATE, DELETE = "SNAPSHOT", "INSERT", "UPDATE", "DELETE"
 
-_NUMERIC = (T.DecimalType, T.LongType, T.IntegerType, T.DoubleType, T.FloatType, T.ShortType)
+_NUMERIC = NUMERIC
 
 
 def _source(field: T.StructField) -> str:
@@ -103,53 +105,20 @@ def decode_ddb_item(item: Column, schema: T.StructType) -> Column:
     )
 
 
-# An exponent of 1000 or more fits no column type, and Spark's cast to decimal does not return null for
-# it: 1e-999999999 makes it compute 10^999999999 and fail the whole job.
-_HUGE_EXPONENT = r"[eE][+-]?0*[1-9][0-9]{3,}\s*$"
-
-
-def to_number(text: Column, data_type: T.DataType) -> Column:
-    """A DynamoDB number's text as `data_type` (string -> decimal, never through float); null if it is not one."""
-    return F.when(~text.rlike(_HUGE_EXPONENT), text.cast(data_type))
-
-
-def _plain_number(scale: int) -> str:
-    """A number in plain notation with at most `scale` significant decimals (trailing zeros do not count)."""
-    decimals = rf"(\.[0-9]{{0,{scale}}}0*)?" if scale else r"(\.0*)?"
-    return rf"^\s*[+-]?[0-9]*{decimals}\s*$"
-
-
-_EXPONENT_NUMBER = r"^\s*[+-]?([0-9]*)(?:\.([0-9]*))?[eE]([+-]?[0-9]+)\s*$"
-
-
-def is_inexact_number(text: Column, data_type: T.DataType) -> Column:
-    """True where the DynamoDB number `text` cannot be stored exactly as `data_type`.
-
-    Out of range or not a number (the cast gives null), or with more significant decimals than the
-    type's scale (a decimal's cast would round, an integer's truncate). Floating-point types are only
-    checked for range. Null text is not a problem (the attribute is absent).
-    """
-    value = to_number(text, data_type)
-    if isinstance(data_type, (T.DoubleType, T.FloatType)):
-        return text.isNotNull() & value.isNull()
-    scale = data_type.scale if isinstance(data_type, T.DecimalType) else 0
-    # Plain notation is the rule; only a number with an exponent pays for the arithmetic on its parts.
-    fraction = F.regexp_replace(F.regexp_extract(text, _EXPONENT_NUMBER, 2), "0+$", "")
-    exponent = F.regexp_extract(text, _EXPONENT_NUMBER, 3).cast("int")
-    exact_with_exponent = F.coalesce(F.length(fraction) - exponent <= scale, F.lit(False))
-    return text.isNotNull() & (value.isNull() | (~text.rlike(_plain_number(scale)) & ~exact_with_exponent))
-
-
 def _is_null_marker(wire: Column) -> Column:
     return F.coalesce(wire["NULL"], F.lit(False))
 
 
-def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: str) -> list[tuple[Column, str]]:
+def wire_problems(
+    wire: Column, data_type: T.DataType, column: str, attribute: str, parse_as: str | None = None
+) -> list[tuple[Column, str]]:
     """(condition, reason) for every value under the attribute value `wire` that `data_type` cannot hold exactly.
 
     Recurses into maps and lists, so a bad value nested in a list of maps is found like a top-level
     one. `column` and `attribute` name the place (`progress_details.reward_earned`,
-    `progressDetails[].rewardEarned`) in the reason.
+    `progressDetails[].rewardEarned`) in the reason. A string that must parse as a timestamp or date
+    (`parse_as`, a field's metadata from the catalog) and holds something else is a problem; "" is not
+    (the source's "none yet").
     """
     where = f"column {column} (attribute {attribute})"
     present = wire.isNotNull() & ~_is_null_marker(wire)
@@ -162,7 +131,10 @@ def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: s
             ),
         ]
     if isinstance(data_type, T.StringType):
-        return [(present & wire["S"].isNull(), f"{where}: not a string")]
+        problems = [(present & wire["S"].isNull(), f"{where}: not a string")]
+        if parse_as is not None:
+            problems.append((is_unparseable(wire["S"], parse_as), f"{where}: not an ISO 8601 {parse_as}"))
+        return problems
     if isinstance(data_type, T.BooleanType):
         return [(present & wire["BOOL"].isNull(), f"{where}: not a boolean")]
     if isinstance(data_type, T.BinaryType):
@@ -172,7 +144,11 @@ def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: s
         for field in data_type.fields:
             if "source" in field.metadata:
                 problems += wire_problems(
-                    wire["M"][_source(field)], field.dataType, f"{column}.{field.name}", f"{attribute}.{_source(field)}"
+                    wire["M"][_source(field)],
+                    field.dataType,
+                    f"{column}.{field.name}",
+                    f"{attribute}.{_source(field)}",
+                    field.metadata.get("parse_as"),
                 )
         return problems
     if isinstance(data_type, T.ArrayType):
@@ -182,10 +158,14 @@ def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: s
         )
         listed = wire["L"].isNull() if set_key is None else wire["L"].isNull() & wire[set_key].isNull()
         problems = [(present & listed, f"{where}: not a list")]
-        inner = wire_problems(F.lit(None), element, column, f"{attribute}[]")
+        inner = wire_problems(F.lit(None), element, column, f"{attribute}[]", parse_as)
         for index, (_, reason) in enumerate(inner):
-            in_list = F.exists(wire["L"], _element_problem(element, column, f"{attribute}[]", index))
+            in_list = F.exists(wire["L"], _element_problem(element, column, f"{attribute}[]", parse_as, index))
             problems.append((F.coalesce(in_list, F.lit(False)), reason))
+        if set_key == "SS" and parse_as is not None:
+            in_set = F.exists(wire["SS"], lambda t: is_unparseable(t, parse_as))
+            reason = f"{where}: a string of the set is not an ISO 8601 {parse_as}"
+            problems.append((F.coalesce(in_set, F.lit(False)), reason))
         if set_key == "NS":
             in_set = F.exists(wire["NS"], lambda t: is_inexact_number(t, element))
             problems.append(
@@ -195,9 +175,9 @@ def wire_problems(wire: Column, data_type: T.DataType, column: str, attribute: s
     raise TypeError(f"no DynamoDB decoding for {data_type.simpleString()}")
 
 
-def _element_problem(element: T.DataType, column: str, attribute: str, index: int):
+def _element_problem(element: T.DataType, column: str, attribute: str, parse_as: str | None, index: int):
     """The `index`-th problem of wire_problems for one list element (F.exists passes the element alone)."""
-    return lambda e: wire_problems(e, element, column, attribute)[index][0]
+    return lambda e: wire_problems(e, element, column, attribute, parse_as)[index][0]
 
 
 def _first_error(checks: list[tuple[Column, Column]]) -> Column:
@@ -283,11 +263,14 @@ def with_decoded_export_records(lines: DataFrame, schema: T.StructType, key_attr
             F.lit(f"attribute {attribute}: cannot read "), text, F.lit(f" as {spark_field.dataType.simpleString()}")
         )
         checks.append((unreadable, message))
-    # Values a cast would round or turn into null, at any depth: the line goes to quarantine instead.
+    # Values a cast would round or turn into null, and text a curated parse would, at any depth: the line
+    # goes to quarantine instead.
     for attribute, spark_field in by_source.items():
         checks += [
             (condition, F.lit(reason))
-            for condition, reason in wire_problems(i[attribute], spark_field.dataType, spark_field.name, attribute)
+            for condition, reason in wire_problems(
+                i[attribute], spark_field.dataType, spark_field.name, attribute, spark_field.metadata.get("parse_as")
+            )
         ]
     checks.append((corrupt, F.lit("not in the DynamoDB JSON shape the table's schema expects")))
     decoded = valued.select("*", _first_error(checks).alias("_error"))

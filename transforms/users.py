@@ -6,28 +6,25 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-
-def as_text_leaves(data_type: T.DataType) -> T.DataType:
-    """The same shape with every leaf a string: how a JSON reader keeps int-or-string and numeric-string values."""
-    if isinstance(data_type, T.StructType):
-        return T.StructType([T.StructField(f.name, as_text_leaves(f.dataType), True) for f in data_type.fields])
-    if isinstance(data_type, T.ArrayType):
-        return T.ArrayType(as_text_leaves(data_type.elementType), True)
-    return T.StringType()
+from transforms.values import decode_json_text, first_problem
 
 
 def explode_user_records(responses_df: DataFrame, record_type: T.StructType) -> DataFrame:
-    """One row per element of `results`, each field cast to `record_type` (the raw table's record columns).
+    """One row per element of `results`, typed as `record_type` (the raw table's record columns), or its problem.
 
-    Needs `results` (an array of structs shaped like `record_type`, leaves of any castable type, e.g.
-    text as read from JSON); every other column is kept. A null or empty `results` gives no rows. A
-    value that cannot be read as its type becomes null. Adds `_record_index`, the position in
-    `results` from 0.
+    Needs `results`: an array of each record's JSON text (a JSON reader's `array<string>`); every other
+    column is kept. A null or empty `results` gives no rows. Adds `_record_index` (the position in
+    `results`, from 0), `_text` (the record's JSON) and `_error`: null, or why a value cannot be
+    stored exactly in its column (transforms.values.decode_json_text), naming the first such column.
+    A record with an error keeps the values that could be read; the caller sets it aside.
     """
     kept = [c for c in responses_df.columns if c != "results"]
-    records_df = responses_df.select(*kept, F.posexplode("results").alias("_record_index", "_record"))
-    record_columns = [F.col("_record").getField(f.name).cast(f.dataType).alias(f.name) for f in record_type.fields]
-    return records_df.select(*record_columns, "_record_index", *kept)
+    texts_df = responses_df.select(*kept, F.posexplode("results").alias("_record_index", "_text"))
+    record, problems = decode_json_text(F.col("_text"), record_type)
+    # One projection decodes the record and checks it: each field's text is parsed once for both.
+    decoded_df = texts_df.select("*", record.alias("_record"), first_problem(problems).alias("_error"))
+    record_columns = [F.col("_record").getField(f.name).alias(f.name) for f in record_type.fields]
+    return decoded_df.select(*record_columns, "_record_index", *kept, "_text", "_error")
 
 
 def filter_latest_fetch(records_df: DataFrame) -> DataFrame:

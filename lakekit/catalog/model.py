@@ -45,10 +45,18 @@ def _spark_type(spec: dict[str, Any]):
     raise CatalogError(f"unknown column type {spec['type']!r}")
 
 
+# `parse_as` on a string column: the text is a timestamp or date (ISO 8601) that a later layer parses; a raw
+# job quarantines a record whose text does not parse, so the parse never turns a value into null.
+PARSE_AS = ("timestamp", "date")
+
+
 def _field(spec: dict[str, Any]):
     from pyspark.sql import types as T
 
-    metadata = {k: spec[k] for k in ("source", "comment") if spec.get(k)}
+    parse_as = spec.get("parse_as")
+    if parse_as is not None and (parse_as not in PARSE_AS or spec["type"] != "string"):
+        raise CatalogError(f"column {spec['name']}: parse_as must be one of {', '.join(PARSE_AS)} on a string column")
+    metadata = {k: spec[k] for k in ("source", "comment", "parse_as") if spec.get(k)}
     return T.StructField(spec["name"], _spark_type(spec), True, metadata)
 
 
@@ -73,7 +81,7 @@ class TableDef:
 
     @property
     def schema(self):
-        """The table's Spark schema; each field carries its `source` attribute and comment as metadata."""
+        """The table's Spark schema; each field carries its `source` attribute, comment and `parse_as` as metadata."""
         from pyspark.sql import types as T
 
         return T.StructType([_field(c) for c in self.columns])

@@ -31,7 +31,7 @@ from lakekit.sources.http import (
     read_landed,
     recorded,
 )
-from transforms.users import as_text_leaves, build_user_locations, build_users, explode_user_records
+from transforms.users import build_user_locations, build_users, explode_user_records
 
 SOURCE = "randomuser"
 INGEST_JOB = "ingest_users"
@@ -100,7 +100,12 @@ def parse_response(body: bytes) -> tuple[dict[str, Any] | None, str | None]:
     results = document["results"]
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
         return None, "results is not a list of records"
-    return without_credentials(document), None
+    cleaned = without_credentials(document)
+    try:  # JSON may escape half a surrogate pair ("\ud800"): no UTF-8 file can hold it, nor Spark read it back
+        json.dumps(cleaned, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        return None, f"not Unicode text: {error.object[error.start : error.end]!a} is half a surrogate pair"
+    return cleaned, None
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,9 @@ def _fetch(request: IngestRequest, number: int) -> Response:
 
 def read_landed_records(spark, table: TableDef, paths: list[str]) -> DataFrame:
     """The records of these landed responses, typed as `table`, with their fetch time, file and landing id."""
-    landing_schema = T.StructType([T.StructField("results", as_text_leaves(T.ArrayType(table.record_schema)))])
+    # Each record as its JSON text, decoded and checked in Spark: a JSON reader given the typed shape would
+    # read a value of the wrong type ("name": "Bob", "age": "old") as null without a word.
+    landing_schema = T.StructType([T.StructField("results", T.ArrayType(T.StringType()))])
     responses_df = read_landed(spark, paths, landing_schema)
     return explode_user_records(responses_df, table.record_schema)
 
@@ -195,9 +202,11 @@ def run_ingest_users(run: JobRun) -> None:
     table = load_table(RAW_TABLE)
     committed = load_landed(run, table, SOURCE, lambda paths: read_landed_records(run.spark, table, paths))
     if committed:
+        bad = sum(c.get("quarantined", 0) for c in committed.values())
         run.say(
             f"{sum(c['rows'] for c in committed.values())} record(s) from {len(committed)} landing file(s) "
             f"appended to {table.qualified_name}"
+            + (f"; {bad} record(s) quarantined under {run.settings.path('quarantine', run.name)}" if bad else "")
         )
     if failure is not None:
         raise JobError(f"{failure}; {len(landed)} response(s) landed before it were loaded") from None

@@ -298,7 +298,9 @@ def load_landed(run, table, source: str, read: Callable[[list[str]], DataFrame])
     """Append every landed file of `source` not in the job's bookmark to the raw `table`, then advance it.
 
     `read` turns landing paths into the table's rows (with `_landing_id`); each file is published once
-    (sinks.parquet.append_by_source_file). Returns {landing key: {"rows": n}} of what this run appended.
+    (sinks.parquet.append_by_source_file). Rows that also carry `_text` and an `_error` go to
+    quarantine instead (quarantine_records). Returns {landing key: {"rows": n, "quarantined": m}}
+    of what this run appended.
     """
     from pyspark.sql import functions as F
 
@@ -311,7 +313,54 @@ def load_landed(run, table, source: str, read: Callable[[list[str]], DataFrame])
         return {}
     register(run, table)
     rows_df = read(sorted(pending.values())).withColumn("_ingested_at", F.lit(datetime.now(UTC)).cast("timestamp"))
-    committed = append_by_source_file(run, table, rows_df, pending)
+    quarantined: dict[str, int] = {}
+    checked_df = rows_df.persist() if "_error" in rows_df.columns else None
+    try:
+        if checked_df is not None:
+            # Read once: the few bad rows are collected, the good ones written from the same cache.
+            quarantined = quarantine_records(run, table, checked_df, pending)
+            rows_df = checked_df.filter(F.col("_error").isNull())
+        committed = append_by_source_file(run, table, rows_df, pending)
+    finally:
+        if checked_df is not None:
+            checked_df.unpersist()
+    for key in committed:
+        committed[key]["quarantined"] = quarantined.get(key, 0)
     loaded.update(committed)
     run.advance({"files": loaded})
     return committed
+
+
+def records_quarantine(settings, job: str, key: str) -> str:
+    """Where the records of landing file `key` (p_date=…/<landing id>.json) that could not be loaded go."""
+    p_date_folder, name = key.split("/")
+    return settings.path("quarantine", job, p_date_folder, f"{name.rsplit('.', 1)[0]}.records.jsonl")
+
+
+def quarantine_records(run, table, rows_df: DataFrame, pending: dict[str, str]) -> dict[str, int]:
+    """Write rows with an `_error` to quarantine/<job>/p_date=…/<landing id>.records.jsonl (one per landing file).
+
+    Each line: the record's `text`, its place (the table's primary key: `source_file` and the record's
+    position) and the `reason`. Written again whole on a rerun (a landing file without bad records has
+    its stale file removed), so it holds each bad record once. Returns {landing key: records quarantined}.
+    """
+    from pyspark.sql import functions as F
+
+    place = [c for c in table.primary_key if c != "_landing_id"]
+    bad_df = rows_df.filter(F.col("_error").isNotNull()).select("_landing_id", "_text", *place, "_error")
+    by_landing: dict[str, list[dict[str, Any]]] = {}
+    for row in bad_df.collect():
+        record = {"text": row["_text"], **{c.lstrip("_"): row[c] for c in place}, "reason": row["_error"]}
+        by_landing.setdefault(row["_landing_id"], []).append(record)
+    storage = storage_for(run.settings.lake_root)
+    counts = {}
+    for key in sorted(pending):
+        target = records_quarantine(run.settings, run.name, key)
+        records = by_landing.get(key.split("/")[1].rsplit(".", 1)[0], [])
+        records.sort(key=lambda r: tuple(r[c.lstrip("_")] for c in place))
+        counts[key] = len(records)
+        if records:
+            storage.write_text(target, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        elif storage.exists(target):
+            storage.delete(target)
+    return counts

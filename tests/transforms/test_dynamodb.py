@@ -695,3 +695,72 @@ def test_values_a_cast_would_round_or_null_are_quarantined_at_any_depth(spark):
 
     expected = expected_df(spark, EXACT_FIELDS, [(*r[:-1], SNAPSHOT, None, r[-1]) for r in rows])
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- with_decoded_export_records: text that must parse as a timestamp or date -------------------
+
+
+def parsed(name: str, kind: str, source: str) -> T.StructField:
+    return T.StructField(name, T.StringType(), True, {"source": source, "parse_as": kind})
+
+
+TIMES_SCHEMA = T.StructType(
+    [
+        sourced("id", T.StringType(), "ID"),
+        parsed("at", "timestamp", "createdAt"),
+        parsed("day", "date", "day"),
+        sourced(
+            "details",
+            T.ArrayType(T.StructType([parsed("validated_at", "timestamp", "validatedAt")])),
+            "progressDetails",
+        ),
+    ]
+)
+TIMES_FIELDS = [
+    T.StructField("id", T.StringType()),
+    T.StructField("at", T.StringType()),
+    T.StructField("day", T.StringType()),
+    T.StructField("details", T.ArrayType(T.StructType([T.StructField("validated_at", T.StringType())]))),
+]
+
+
+def test_timestamp_and_date_text_that_does_not_parse_is_quarantined_at_any_depth(spark):
+    def item(key: str, **attributes) -> str:
+        return line({"Item": {"ID": {"S": key}, **attributes}})
+
+    def validated(*texts: dict) -> dict:
+        return {"progressDetails": {"L": [{"M": {"validatedAt": text}} for text in texts]}}
+
+    at_reason = "column at (attribute createdAt): not an ISO 8601 timestamp"
+    nested_reason = "column details.validated_at (attribute progressDetails[].validatedAt): not an ISO 8601 timestamp"
+    rows = [
+        # (line, id, at, day, details, _error)
+        (item("a", createdAt={"S": "2026-13-45T00:00:00Z"}), "a", "2026-13-45T00:00:00Z", None, None, at_reason),
+        (item("b", createdAt={"S": "yesterday"}), "b", "yesterday", None, None, at_reason),
+        # Spark's cast would guess: today at noon, the 1st of January, the 7th digit cut off.
+        (item("c", createdAt={"S": "12:00:00"}), "c", "12:00:00", None, None, at_reason),
+        (item("d", createdAt={"S": "2024"}), "d", "2024", None, None, at_reason),
+        (item("e", createdAt={"S": "2024-03-02T12:00:00.1234567Z"}), "e", "2024-03-02T12:00:00.1234567Z", None, None)
+        + (at_reason,),
+        (item("f", createdAt={"S": "2024-03-02T12:00:00.1234560Z"}), "f", "2024-03-02T12:00:00.1234560Z", None, None)
+        + (None,),
+        (item("g", createdAt={"S": "2024-03-02T12:00:00+05:30"}), "g", "2024-03-02T12:00:00+05:30", None, None, None),
+        (item("h", createdAt={"S": "2024-03-02T12:00:00"}), "h", "2024-03-02T12:00:00", None, None, None),
+        # "" (not validated yet), an absent attribute and NULL are "none", not a problem.
+        (item("i", createdAt={"S": ""}), "i", "", None, None, None),
+        (item("j", createdAt={"NULL": True}), "j", None, None, None, None),
+        (item("k"), "k", None, None, None, None),
+        (item("l", **validated({"S": ""}, {"NULL": True}, {"S": "2024-03-02T06:30:00.250Z"})), "l", None, None)
+        + ([("",), (None,), ("2024-03-02T06:30:00.250Z",)], None),
+        (item("m", **validated({"S": "2024-03-02T06:30:00Z"}, {"S": "not a time"})), "m", None, None)
+        + ([("2024-03-02T06:30:00Z",), ("not a time",)], nested_reason),
+        (item("n", day={"S": "2024-02-30"}), "n", None, "2024-02-30", None)
+        + ("column day (attribute day): not an ISO 8601 date",),
+        (item("o", day={"S": "2024-02-29"}), "o", None, "2024-02-29", None, None),
+    ]
+    rows.append(rows[0])  # a duplicate line: quarantined twice, the same way
+
+    actual = with_decoded_export_records(lines_df(spark, [r[0] for r in rows]), TIMES_SCHEMA, ["ID"])
+
+    expected = expected_df(spark, TIMES_FIELDS, [(*r[:-1], SNAPSHOT, None, r[-1]) for r in rows])
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from chispa import assert_df_equality
@@ -9,7 +10,6 @@ from pyspark.sql import types as T
 
 from lakekit.catalog.model import load_table
 from transforms.users import (
-    as_text_leaves,
     build_user_locations,
     build_users,
     explode_user_records,
@@ -33,38 +33,40 @@ RECORD = struct(
 )  # fmt: skip
 
 
-def test_as_text_leaves_keeps_the_shape_and_makes_every_leaf_a_string():
-    assert as_text_leaves(RECORD) == struct(
-        ("location", struct(("street", struct(("number", STR), ("name", STR))), ("postcode", STR),
-                            ("coordinates", struct(("latitude", STR), ("longitude", STR))))),
-        ("login", struct(("uuid", STR),)),
-        ("dob", struct(("date", STR), ("age", STR))),
-        ("id", struct(("name", STR), ("value", STR))),
-    )  # fmt: skip
-    assert as_text_leaves(T.ArrayType(struct(("n", INT)))) == T.ArrayType(struct(("n", STR)))
+def record_text(number, postcode, lat, lon, dob, age, id_value, uuid="u1") -> str:
+    """A randomuser record's JSON (a slice of it), as the landing file holds it."""
+    location = {"street": {"number": number, "name": "Pine Rd"}, "postcode": postcode}
+    location["coordinates"] = {"latitude": lat, "longitude": lon}
+    return json.dumps(
+        {
+            "location": location,
+            "login": {"uuid": uuid},
+            "dob": {"date": dob, "age": age},
+            "id": {"name": "SIN", "value": id_value},
+        }
+    )
 
 
 def test_explode_user_records_types_every_record_and_keeps_the_other_columns(spark):
-    responses_schema = struct(("results", T.ArrayType(as_text_leaves(RECORD))), ("_source_file", STR))
-
-    def rec(number, postcode, lat, lon, dob, age, id_value, uuid="u1"):
-        return ((number, "Pine Rd"), postcode, (lat, lon)), (uuid,), (dob, age), ("SIN", id_value)
-
-    ca = rec("7954", "Z4B 4T0", "-72.0964", "-54.1168", "1952-10-10T07:36:45.668Z", "72", "574646691")
-    us = rec("4481", "90592", "-89.3185", "-48.6225", "1979-09-13T00:42:30.333Z", "45", None, uuid="u2")
-    bad = rec("n/a", None, "", "north", "yesterday", "old", None, uuid=None)
+    responses_schema = struct(("results", T.ArrayType(STR)), ("_source_file", STR))
+    # The API's quirks: coordinates as strings, a postcode that is a string or an int, a null id value.
+    ca = record_text(7954, "Z4B 4T0", "-72.0964", "-54.1168", "1952-10-10T07:36:45.668Z", 72, "574646691")
+    us = record_text(4481, 90592, "-89.3185", "-48.6225", "1979-09-13T00:42:30.333Z", 45, None, uuid="u2")
     responses_df = spark.createDataFrame(
         [
             ([ca, us], "landing/a.json"),
             (None, "landing/null.json"),  # no results: no rows
             ([], "landing/empty.json"),  # empty results: no rows
-            ([bad], "landing/bad.json"),  # unreadable values: nulls, the record stays
             ([ca, ca], "landing/twice.json"),  # the same record twice: two rows, told apart by position
         ],
         responses_schema,
     )
     expected_schema = struct(
-        *[(f.name, f.dataType) for f in RECORD.fields], ("_record_index", INT), ("_source_file", STR)
+        *[(f.name, f.dataType) for f in RECORD.fields],
+        ("_record_index", INT),
+        ("_source_file", STR),
+        ("_text", STR),
+        ("_error", STR),
     )
     expected_schema["_record_index"].nullable = False
     ca_typed = (
@@ -79,18 +81,66 @@ def test_explode_user_records_types_every_record_and_keeps_the_other_columns(spa
         (datetime(1979, 9, 13, 0, 42, 30, 333000), 45),
         ("SIN", None),
     )
-    bad_typed = (((None, "Pine Rd"), None, (None, None)), (None,), (None, None), ("SIN", None))
     expected_df = spark.createDataFrame(
         [
-            (*ca_typed, 0, "landing/a.json"),
-            (*us_typed, 1, "landing/a.json"),
-            (*bad_typed, 0, "landing/bad.json"),
-            (*ca_typed, 0, "landing/twice.json"),
-            (*ca_typed, 1, "landing/twice.json"),
+            (*ca_typed, 0, "landing/a.json", ca, None),
+            (*us_typed, 1, "landing/a.json", us, None),
+            (*ca_typed, 0, "landing/twice.json", ca, None),
+            (*ca_typed, 1, "landing/twice.json", ca, None),
         ],
         expected_schema,
     )
     assert_df_equality(explode_user_records(responses_df, RECORD), expected_df, ignore_row_order=True)
+
+
+def test_explode_user_records_names_the_first_value_its_column_cannot_hold(spark):
+    def good(**changes) -> dict:
+        record = json.loads(record_text(1, "90592", "-89.3185", "-48.6225", "1979-09-13T00:42:30.333Z", 45, None))
+        for path, value in changes.items():
+            *parents, leaf = path.split("__")
+            node = record
+            for parent in parents:
+                node = node[parent]
+            node[leaf] = value
+        return record
+
+    cases = [
+        # (record, error)
+        (good(location__street__number="n/a"), "column location.street.number: cannot be stored exactly as int"),
+        (good(location__street__number=1.5), "column location.street.number: cannot be stored exactly as int"),
+        (good(location__street__number=2**40), "column location.street.number: cannot be stored exactly as int"),
+        (good(location__street__number=7.0), None),  # 7 exactly
+        (
+            good(location__coordinates__latitude="north"),
+            "column location.coordinates.latitude: cannot be stored exactly as double",
+        ),
+        (
+            good(location__coordinates__latitude=""),
+            "column location.coordinates.latitude: cannot be stored exactly as double",
+        ),
+        (
+            good(location__coordinates__latitude="1e400"),
+            "column location.coordinates.latitude: cannot be stored exactly as double",
+        ),
+        (good(location__coordinates="48.8,2.3"), "column location.coordinates: not an object"),
+        (good(dob__date="yesterday"), "column dob.date: not an ISO 8601 timestamp"),
+        (good(dob__date="2026-13-45T00:00:00Z"), "column dob.date: not an ISO 8601 timestamp"),
+        (good(dob__date=""), "column dob.date: not an ISO 8601 timestamp"),
+        (good(dob__age=True), "column dob.age: cannot be stored exactly as int"),
+        (good(dob=[1979, 45]), "column dob: not an object"),
+        (good(location__postcode=90592), None),  # an int or a string: text either way
+        (good(id__value={"nested": 1}), None),  # a string column keeps any JSON value as its text
+        (good(dob=None, id=None), None),  # null objects: null columns
+        ({}, None),  # nothing at all: an empty row (a record without login.uuid is skipped downstream)
+        (good(dob__date="yesterday"), "column dob.date: not an ISO 8601 timestamp"),  # a duplicate
+    ]
+    responses_df = spark.createDataFrame([([json.dumps(r) for r, _ in cases],)], struct(("results", T.ArrayType(STR))))
+
+    actual = explode_user_records(responses_df, RECORD).select("_record_index", "_text", "_error")
+
+    schema = struct(("_record_index", INT), ("_text", STR), ("_error", STR))
+    expected = [(index, json.dumps(record), error) for index, (record, error) in enumerate(cases)]
+    assert_df_equality(actual, spark.createDataFrame(expected, schema), ignore_row_order=True, ignore_nullable=True)
 
 
 RAW = load_table("raw.users").schema

@@ -196,3 +196,23 @@ def test_lake_catalog_ddl_prints_statements_for_athena(capsys):
 
     assert cli.main(["catalog", "ddl", "raw.nope", "--lake-root", "s3://bucket/lake"]) == 2
     assert "no catalog/raw/nope.yaml" in capsys.readouterr().err
+
+
+def test_parse_as_reaches_the_schema_metadata_and_only_fits_a_string_column():
+    from lakekit.catalog.model import CatalogError, TableDef
+
+    def table(*columns: dict) -> TableDef:
+        return TableDef("raw", "t", "", "parquet", "raw/t", columns)
+
+    nested = {
+        "name": "tasks",
+        "type": "array<struct>",
+        "fields": [{"name": "due", "type": "string", "parse_as": "date"}],
+    }
+    schema = table({"name": "at", "type": "string", "parse_as": "timestamp", "source": "at"}, nested).schema
+    assert schema["at"].metadata == {"source": "at", "parse_as": "timestamp"}
+    assert schema["tasks"].dataType.elementType["due"].metadata == {"parse_as": "date"}
+    with pytest.raises(CatalogError, match="column at: parse_as must be one of timestamp, date on a string column"):
+        _ = table({"name": "at", "type": "timestamp", "parse_as": "timestamp"}).schema
+    with pytest.raises(CatalogError, match="column at: parse_as must be one of"):
+        _ = table({"name": "at", "type": "string", "parse_as": "time"}).schema
