@@ -82,12 +82,27 @@ def assert_killed_at(killed: subprocess.CompletedProcess, point: str) -> None:
     assert f"failpoint {point}: killing this process" in killed.stdout, output
 
 
-def kill_then_rerun(lake_root: str, point: str, steps: Steps) -> None:
-    """The jobs ahead of the point's job, then that job killed at the point, then every step again."""
+def kill_then_rerun(lake_root: str, point: str, steps: Steps, run_earlier: bool = True) -> None:
+    """The jobs ahead of the point's job (unless the lake is already where they leave it), then that job
+    killed at the point, then every step again."""
     job = point_job(point)
-    run_steps(lake_root, steps, before=job)
+    if run_earlier:
+        run_steps(lake_root, steps, before=job)
     assert_killed_at(kill_at(lake_root, point, dict(steps)[job]), point)
     run_steps(lake_root, steps)
+
+
+def traced_starts(root: Path, steps: Steps, trace: Path, stage: str, extra=dict) -> tuple[list[str], dict]:
+    """Run the steps in this process, traced: their failpoints, and where each job started (the lake saved
+    before it, and whatever `extra()` adds, e.g. DynamoDB's items) for its cases to start from."""
+    starts = {}
+
+    def run() -> None:
+        for job, args in steps:
+            starts[job] = {"lake": save(root, f"{stage}-{job}"), **extra()}
+            run_job(str(root), job, **args)
+
+    return traced(trace, run), starts
 
 
 def save(root: Path, name: str) -> Path:

@@ -26,10 +26,8 @@ from tests.lakekit.pipelines.crash import (
     point_kind,
     quarantine_records,
     restore,
-    run_steps,
-    save,
     state_documents,
-    traced,
+    traced_starts,
 )
 from tests.lakekit.pipelines.test_campaign_exactly_once import table_rows
 from tests.lakekit.pipelines.test_orders import land_run_1, land_run_2
@@ -67,15 +65,15 @@ def snapshot(spark, lake_root: str) -> dict:
 
 @pytest.fixture(scope="module")
 def stages(spark, tmp_path_factory):
-    """Both stages run uninterrupted in one lake: where each starts, its failpoints and what it leaves."""
+    """Both stages run uninterrupted in one lake: where each job of each starts, their failpoints and what
+    the stage leaves."""
     base = tmp_path_factory.mktemp("orders_crash")
     root = base / "lake"
     found = {"root": root}
     for stage, land in (("first", land_run_1), ("later", land_run_2)):
         land(str(root))
-        start = save(root, stage)
-        points = traced(base / f"{stage}.trace", lambda: run_steps(str(root), STEPS))
-        found[stage] = {"start": start, "points": points, "snapshot": snapshot(spark, str(root))}
+        points, starts = traced_starts(root, STEPS, base / f"{stage}.trace", stage)
+        found[stage] = {"starts": starts, "points": points, "snapshot": snapshot(spark, str(root))}
     return found
 
 
@@ -101,6 +99,6 @@ _CASES = [("first", 16), ("later", 10)]
 @pytest.mark.parametrize(("stage", "index"), [(s, i) for s, n in _CASES for i in range(n)])
 def test_a_kill_at_every_orders_failpoint_then_a_rerun_match_an_uninterrupted_run(spark, stages, stage, index):
     point = case_point(kill_points(stages, stage), index, stage)
-    lake = restore(spark, stages[stage]["start"], stages["root"])
-    kill_then_rerun(lake, point, STEPS)
+    lake = restore(spark, stages[stage]["starts"][point_job(point)]["lake"], stages["root"])
+    kill_then_rerun(lake, point, STEPS, run_earlier=False)
     assert_same_lake(snapshot(spark, lake), stages[stage]["snapshot"], point)
