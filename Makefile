@@ -52,8 +52,9 @@ test: install
 # which another pytest run started meanwhile would do under this long one. One file per worker: each
 # builds its reference lakes once (two JVMs of 4 GiB, plus one per `lake` subprocess). The orders,
 # retail and complaints files, each alone (-n 0), measured only under a load average of 13 to 41:
-# complaints 18 min 6 s (15 points); orders 6 min for its reference, 86 to 281 s a point (24 points);
-# retail 6 min 17 s for its reference, 125 to 397 s a point (26 points). Not yet measured idle.
+# complaints 18 min 6 s (15 points; each case then still ran the jobs ahead of its own); orders 6 min
+# for its reference, 86 to 281 s a point (24 points); retail 6 min 17 s for its reference, 125 to 397 s
+# a point (26 points; 49 to 54 s for a point of the DynamoDB load). Not yet measured idle.
 CRASH_MATRICES := $(addprefix tests/lakekit/pipelines/test_crash_matrix, .py _users.py _orders.py _retail.py _complaints.py)
 test-crash: install
 	mkdir -p .tmp
