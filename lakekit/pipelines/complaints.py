@@ -16,6 +16,7 @@ from pyspark.sql import types as T
 from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.catalog.serving import load_serving_table
+from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.state import PENDING, WindowLedger
@@ -180,6 +181,7 @@ def fetch_window(fetching: Fetching, window: Days) -> tuple[Days, ...] | str | N
     totals: list[int | None] = [progress["total"]] if cursor and "total" in progress else []
     first_fetch = progress.get("first_fetched_at")
     ledger.update(window, PENDING)
+    failpoint("ledger.after_start", SOURCE)
     pages = search_after_pages(fetching.fetch, params, fetching.request.page_size, cursor, fetched, offset_param="frm")
     try:
         for page in pages:
@@ -193,12 +195,14 @@ def fetch_window(fetching: Fetching, window: Days) -> tuple[Days, ...] | str | N
             if not totals and not cursor and page.total is not None and page.total > MAX_OFFSET and window.days > 1:
                 parts = window.halves()
                 ledger.split(window, parts)
+                failpoint("ledger.after_split", SOURCE)
                 run.say(
                     f"window {window.key}: {page.total} hits, over {MAX_OFFSET}: split into "
                     f"{parts[0].key} and {parts[1].key}"
                 )
                 return parts
             land_document(run, SOURCE, fetching.p_date, name, page.document)
+            failpoint("landing.after_write", SOURCE)  # landed, the ledger's progress not yet recorded
             fetching.landed += 1
             fetched += page.hits
             totals.append(page.total)
@@ -212,12 +216,14 @@ def fetch_window(fetching: Fetching, window: Days) -> tuple[Days, ...] | str | N
                 first_fetched_at=first_fetch,
                 error=None,
             )
+            failpoint("ledger.after_page", SOURCE)
     except FetchError as error:
         ledger.update(window, PENDING, error=str(error))
         raise
     distinct = sorted(set(totals), key=lambda t: -1 if t is None else t)
     if len(distinct) == 1 and distinct[0] == fetched:
         ledger.done(window, hits=fetched, fetched_at=first_fetch, first_fetched_at=None)
+        failpoint("ledger.after_done", SOURCE)
         return None
     if None in distinct:
         reason = f"a page had no hits.total; paging returned {fetched} hit(s)"
@@ -333,6 +339,7 @@ def quarantine_rejects(run: JobRun, rejects: list[dict]) -> int:
         storage.write_text(path, "\n".join(lines) + "\n")
         for row in rows:
             run.say(f"{source} hit {row['hit']}: {row['reason']}; quarantined to {path}")
+    failpoint("curated.after_quarantine")
     return len(rejects)
 
 

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.catalog.serving import load_serving_table
+from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.storage import storage_for
@@ -81,6 +82,7 @@ def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame) -> int:
         storage.write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         for reject in rows:
             run.say(f"{reject['source_file']} line {reject['line_number']}: {reject['reason']}; quarantined to {path}")
+    failpoint("curated.after_quarantine")
     return len(rejects)
 
 

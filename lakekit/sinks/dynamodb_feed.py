@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from lakekit.catalog.model import TableDef
 from lakekit.catalog.serving import ServingTable
+from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun
 from lakekit.sinks.delta import latest_version, read_changes
 from lakekit.sinks.dynamodb import BatchWriter, Deletion, DynamoDBError, chunks, ensure_table, to_item
@@ -154,7 +155,9 @@ def load_feed(run: JobRun, feed: Feed, bookmark: dict[str, Any], dynamodb=None) 
                     else:
                         requests.append(to_item(values))
                         result.puts += 1
+                failpoint("dynamodb.before_batch", feed.table_name)
                 writer.write(requests)
+                failpoint("dynamodb.after_batch", feed.table_name)  # written, the bookmark not yet advanced
                 after = [batch[-1][k] for k in keys]
                 _save(run, bookmark, feed, {"version": done, "pending": {"to_version": target, "after": after}})
             done, pending = target, None

@@ -136,6 +136,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
         rows_df = raw_rows(decoded_df, table, batch_id, ingested_at)
         rows_df.repartition("p_date").write.partitionBy("p_date").parquet(staging)
         p_dates = sorted(d.rsplit("=", 1)[1] for d in storage.list_dirs(staging) if "/p_date=" in d)
+        failpoint("stream.before_publish")
         for p_date in p_dates:
             partition_dir = f"{table.location_under(settings.lake_root)}/p_date={p_date}"
             publish_staged(storage, f"{staging}/p_date={p_date}", partition_dir, prefix)
@@ -157,6 +158,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
         StateStore(settings, STATE_KIND).save(
             state_name(run.name, stream.name), {"last_batch": batch_id, "at": ingested_at.isoformat()}
         )
+        failpoint("stream.after_commit")  # downstream jobs see the batch; Spark's own commit log not yet written
         files = decoded_df.select("_source_file").distinct().count()
         run.say(
             f"batch {batch_id}: {files} file(s), p_date {', '.join(p_dates) or '-'}"

@@ -20,3 +20,13 @@ def moto(moto_server, monkeypatch):
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return moto_server
+
+
+@pytest.fixture(scope="module")
+def moto_module(moto_server):
+    """boto3 pointed at the module's moto_server for the whole module (for module-scoped fixtures that load it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in moto_server.env.items():
+            patch.setenv(key, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        yield moto_server

@@ -47,12 +47,15 @@ T3 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 # ---------------------------------------------------------------- helpers
 
 
-def table_rows(spark, lake_root: str, name: str, condition=None) -> list[str]:
-    """Every row of a lake table (volatile columns left out) as canonical JSON, sorted; duplicates kept."""
+def table_rows(spark, lake_root: str, name: str, condition=None, leave_out=VOLATILE, replace=None) -> list[str]:
+    """Every row of a lake table (the `leave_out` columns left out, the `replace` ones {name: Column} computed)
+    as canonical JSON, sorted; duplicates kept."""
     table_df = read_table(spark, lake_root, name)
     if condition is not None:
         table_df = table_df.filter(condition)
-    table_df = table_df.drop(*[c for c in table_df.columns if c in VOLATILE])
+    if replace:
+        table_df = table_df.withColumns(replace)
+    table_df = table_df.drop(*[c for c in table_df.columns if c in leave_out])
     rows = [json.dumps(r.asDict(recursive=True), sort_keys=True, default=str) for r in table_df.collect()]
     return sorted(rows)
 

@@ -18,9 +18,9 @@ from lakekit import cli
 from lakekit.catalog.model import load_table
 from lakekit.core.settings import load_settings
 from lakekit.core.state import WindowLedger
-from lakekit.sinks import dynamodb as dynamodb_sink
 from scripts.make_samples import CFPB_DEMO_ARGS, CFPB_PAGES, write_cfpb_samples
 from tests.helpers import read_table
+from tests.lakekit.pipelines.crash import assert_killed_at, kill_at
 from tests.servers import complaint, scan_items, start_cfpb_api, stop
 
 REPO = Path(__file__).resolve().parents[3]
@@ -347,23 +347,14 @@ def test_workflow_offline_then_a_changed_complaint_merges_and_loads_only_what_ch
     assert lake(lake_root, "load_complaints_dynamodb") == 0
     assert "nothing new in curated.complaints since version" in capsys.readouterr().out
 
-    # A crash after the first of two batches: the rerun writes only the second.
+    # kill -9 once the first of two batches is written and its position recorded: the rerun writes only the second.
     api.complaints = [complaint(n, "2024-05-07") for n in range(1, 31)]
     assert lake(lake_root, "ingest_complaints", url=api.url, start="2024-05-07", end="2024-05-07") == 0
     assert lake(lake_root, "curated_complaints") == 0
-    real_write, calls = dynamodb_sink.BatchWriter.write, []
-
-    def crash_on_second_batch(self, batch):
-        calls.append([int(i["complaint_id"]["N"]) for i in batch])
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        real_write(self, batch)
-
-    monkeypatch.setattr(dynamodb_sink.BatchWriter, "write", crash_on_second_batch)
-    with pytest.raises(RuntimeError, match="killed"):
-        lake(lake_root, "load_complaints_dynamodb")
-    monkeypatch.setattr(dynamodb_sink.BatchWriter, "write", real_write)
-    assert calls[0] == list(range(1, 26))
+    point = "load_complaints_dynamodb/bookmark.after_write"
+    assert_killed_at(kill_at(lake_root, point), point)
+    first_batch = [int(i["complaint_id"]["N"]) for i in scan_items(moto.endpoint, "consumer_complaints")]
+    assert first_batch == list(range(1, 26)) + [r[0] for r in SAMPLE_ROWS]  # in complaint_id order, 25 a request
     capsys.readouterr()
     assert lake(lake_root, "load_complaints_dynamodb") == 0
     assert "5 complaint(s) written to DynamoDB table consumer_complaints in 1 request(s)" in capsys.readouterr().out

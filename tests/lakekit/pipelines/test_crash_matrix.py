@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
-import signal
-import subprocess
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from lakekit.core.settings import load_settings
-from lakekit.core.state import StateStore
 from scripts.export_writer import Change, write_incremental_export
 from tests.helpers import CAMPAIGN_JOBS, run_campaign, run_job
+from tests.lakekit.pipelines.crash import (
+    assert_killed_at,
+    kill_at,
+    locks,
+    point_kind,
+    quarantine_records,
+    state_documents,
+    traced,
+)
 from tests.lakekit.pipelines.test_campaign_exactly_once import (
-    LAKE_CLI,
-    MAIN,
     SAMPLES_LANDING,
     T3,
     lake_rows,
@@ -78,48 +80,18 @@ def first_lake(root: Path) -> str:
     return str(root)
 
 
-def state_documents(lake_root: str) -> dict[str, dict]:
-    """Every bookmark and export log (update times left out)."""
-    settings = load_settings("local", lake_root)
-    found = {}
-    for kind in ("bookmarks", "exports"):
-        store = StateStore(settings, kind)
-        for job in store.jobs():
-            document = store.load(job)
-            document.pop("updated_at", None)
-            found[f"{kind}/{job}"] = document
-    return found
-
-
-def quarantine_records(lake_root: str) -> list[str]:
-    """Every quarantined line (its quarantine time left out), as canonical JSON, sorted."""
-    records = []
-    for path in sorted((Path(lake_root) / "quarantine").rglob("*.json")):
-        for line in path.read_text().splitlines():
-            if line.strip():
-                record = json.loads(line)
-                record.pop("quarantined_at", None)
-                records.append(json.dumps({"file": path.parent.name, **record}, sort_keys=True))
-    return sorted(records)
-
-
 def snapshot(spark, lake_root: str) -> dict:
     return {
         "tables": lake_rows(spark, lake_root),
         "state": state_documents(lake_root),
         "quarantine": quarantine_records(lake_root),
-        "locks": sorted(p.name for p in (Path(lake_root) / "_state" / "locks").glob("*.lock")),
+        "locks": locks(lake_root),
     }
 
 
 def traced_campaign(lake_root: str, trace: Path) -> list[str]:
     """Run the campaign workflow in this process; the failpoints it passed, first pass of each, in order."""
-    os.environ["LAKE_FAILPOINTS_TRACE"] = str(trace)
-    try:
-        run_campaign(lake_root)
-    finally:
-        del os.environ["LAKE_FAILPOINTS_TRACE"]
-    return list(dict.fromkeys(trace.read_text().split()))
+    return traced(trace, lambda: run_campaign(lake_root))
 
 
 @pytest.fixture(scope="module")
@@ -189,27 +161,11 @@ def crowded(spark, references, tmp_path_factory):
 def test_the_reference_runs_pass_every_kind_of_failpoint_and_quarantine_the_bad_line(references, crowded):
     stages = {**references, "crowd": crowded}
     for stage, kinds in EXPECTED_KINDS.items():
-        passed = {p.split("/", 1)[1].split(":", 1)[0] for p in stages[stage]["points"]}
+        passed = {point_kind(p) for p in stages[stage]["points"]}
         assert kinds <= passed, f"{stage}: {sorted(kinds - passed)} not passed"
     quarantined = [json.loads(r) for r in references["first"]["snapshot"]["quarantine"]]
     assert BAD_LINE in [r["text"] for r in quarantined]
     assert references["later"]["snapshot"]["quarantine"] == references["first"]["snapshot"]["quarantine"]
-
-
-def kill_at(lake_root: str, point: str) -> subprocess.CompletedProcess:
-    """`lake run JOB` of the point's job, in a subprocess killed (SIGKILL) at the point."""
-    job = point.split("/", 1)[0]
-    env = {k: v for k, v in os.environ.items() if k not in ("LAKE_FAILPOINTS", "LAKE_FAILPOINTS_TRACE")}
-    env.update({"LAKE_FAILPOINTS": point, "LAKE_SPARK_LOG_LEVEL": "ERROR"})
-    return subprocess.run(
-        [str(LAKE_CLI), "run", job, "--lake-root", lake_root],
-        env=env,
-        cwd=MAIN,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 # Cases per stage: an upper bound on its failpoints, known only once the reference ran (extra ones skip).
@@ -233,10 +189,7 @@ def _run_killed_then_rerun(spark, references, stage: str, point: str, root: Path
     for earlier in CAMPAIGN_JOBS[: CAMPAIGN_JOBS.index(job)]:
         run_job(lake, earlier)
 
-    killed = kill_at(lake, point)
-    output = f"stdout:\n{killed.stdout[-3000:]}\nstderr:\n{killed.stderr[-3000:]}"
-    assert killed.returncode == -signal.SIGKILL, f"{point}: exit {killed.returncode}\n{output}"
-    assert f"failpoint {point}: killing this process" in killed.stdout, output
+    assert_killed_at(kill_at(lake, point), point)
 
     run_campaign(lake)
     expected = references[stage]["snapshot"]

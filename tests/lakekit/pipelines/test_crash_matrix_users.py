@@ -11,10 +11,7 @@ each user of the day) equal the uninterrupted run's. Part of `make test-crash`.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,8 +20,9 @@ from lakekit.catalog.model import load_table
 from lakekit.core.settings import load_settings
 from lakekit.core.state import Bookmarks
 from lakekit.pipelines.users import fingerprint, raw_days
-from tests.helpers import read_table, run_job
-from tests.lakekit.pipelines.test_campaign_exactly_once import LAKE_CLI, MAIN, table_rows
+from tests.helpers import read_table
+from tests.lakekit.pipelines.crash import case_point, kill_then_rerun, locks, quarantine_records, run_steps, traced
+from tests.lakekit.pipelines.test_campaign_exactly_once import table_rows
 from tests.lakekit.pipelines.test_users import SAMPLES
 
 pytestmark = [pytest.mark.crash, pytest.mark.slow]
@@ -32,20 +30,10 @@ pytestmark = [pytest.mark.crash, pytest.mark.slow]
 P_DATE = "2026-11-20"
 INGEST = {"url": SAMPLES.as_uri(), "requests": "2", "p_date": P_DATE}
 DAILY = {"date": P_DATE}
-JOBS = {"ingest_users": INGEST, "users_daily": DAILY}
+STEPS = [("ingest_users", INGEST), ("users_daily", DAILY)]
 CURATED = ["curated.users", "curated.user_locations"]
 # Columns that say when and from which file a record was loaded: they differ from run to run.
 LOAD_COLUMNS = {"_fetched_at", "_source_file", "_ingested_at"}
-
-
-def traced_users(lake_root: str, trace: Path) -> list[str]:
-    os.environ["LAKE_FAILPOINTS_TRACE"] = str(trace)
-    try:
-        for job, args in JOBS.items():
-            run_job(lake_root, job, **args)
-    finally:
-        del os.environ["LAKE_FAILPOINTS_TRACE"]
-    return list(dict.fromkeys(trace.read_text().split()))
 
 
 def request_number(source_file: str) -> int:
@@ -71,7 +59,7 @@ def landed_files(lake_root: str) -> list[str]:
 def reference(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("users_reference") / "lake"
     root.mkdir()
-    points = traced_users(str(root), root.parent / "trace")
+    points = traced(root.parent / "trace", lambda: run_steps(str(root), STEPS))
     by_file = raw_by_file(spark, str(root))
     return {
         "points": points,
@@ -97,40 +85,12 @@ def test_the_reference_run_passes_landing_publish_replace_and_bookmark_points(re
     assert all(reference["curated"].values())
 
 
-def kill_at(lake_root: str, point: str) -> subprocess.CompletedProcess:
-    job = point.split("/", 1)[0]
-    env = {k: v for k, v in os.environ.items() if k not in ("LAKE_FAILPOINTS", "LAKE_FAILPOINTS_TRACE")}
-    env.update({"LAKE_FAILPOINTS": point, "LAKE_SPARK_LOG_LEVEL": "ERROR"})
-    args = [a for key, value in JOBS[job].items() for a in ("--arg", f"{key}={value}")]
-    return subprocess.run(
-        [str(LAKE_CLI), "run", job, "--lake-root", lake_root, *args],
-        env=env,
-        cwd=MAIN,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("index", range(12))
 def test_a_kill_at_every_users_failpoint_then_a_rerun_lose_and_double_nothing(spark, reference, tmp_path, index):
-    if index >= len(reference["points"]):
-        pytest.skip(f"the users workflow has {len(reference['points'])} failpoints")
-    point = reference["points"][index]
+    point = case_point(reference["points"], index, "the users workflow")
     lake = tmp_path / "lake"
     lake.mkdir()
-    job = point.split("/", 1)[0]
-    for earlier in list(JOBS)[: list(JOBS).index(job)]:
-        run_job(str(lake), earlier, **JOBS[earlier])
-
-    killed = kill_at(str(lake), point)
-    output = f"stdout:\n{killed.stdout[-3000:]}\nstderr:\n{killed.stderr[-3000:]}"
-    assert killed.returncode == -signal.SIGKILL, f"{point}: exit {killed.returncode}\n{output}"
-    assert f"failpoint {point}: killing this process" in killed.stdout, output
-
-    for rerun, args in JOBS.items():
-        run_job(str(lake), rerun, **args)
+    kill_then_rerun(str(lake), point, STEPS)
 
     landed = landed_files(str(lake))
     by_file = raw_by_file(spark, str(lake))
@@ -144,5 +104,5 @@ def test_a_kill_at_every_users_failpoint_then_a_rerun_lose_and_double_nothing(sp
     assert marks.position("users_daily")["days"] == {P_DATE: fingerprint(day_files)}, point
     for name in CURATED:
         assert table_rows(spark, str(lake), name) == reference["curated"][name], f"{point}: {name}"
-    assert not list((lake / "quarantine").rglob("*.json")), point
-    assert not list((lake / "_state" / "locks").glob("*.lock")), point
+    assert quarantine_records(str(lake)) == [], point
+    assert locks(str(lake)) == [], point

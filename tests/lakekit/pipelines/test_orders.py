@@ -93,20 +93,49 @@ def merges(spark, lake_root: str, name: str) -> int:
     return sum(1 for h in history if h["operation"] in ("MERGE", "WRITE"))
 
 
-def test_orders_pipeline_run_by_run(spark, lake_root):
-    o3_pending = changed(O3, status="pending")
+def land_run_1(lake_root: str) -> None:
+    """Three orders over two receive days, o3 twice, a retry of o1 and a line that is not JSON."""
     land(
         lake_root,
         "a",
         [
             stored(ORDER, "r01", "2026-11-29T10:00:00.000000Z"),
             stored(O2, "r02", "2026-11-29T10:00:01.000000Z"),
-            stored(o3_pending, "r03", "2026-11-29T11:00:00.000000Z"),
+            stored(changed(O3, status="pending"), "r03", "2026-11-29T11:00:00.000000Z"),
             b"not json at all\n",
             stored(changed(O3, status="delivered"), "r04", "2026-11-29T11:05:00.000000Z"),
             stored(ORDER, "r05", "2026-11-30T08:00:00.000000Z"),  # a retry: identical to r01
         ],
     )
+
+
+def land_run_2(lake_root: str) -> None:
+    """o1 shipped with one line left; o3 a different order (a collision) on another day; o2 a retry."""
+    o3_other = changed(
+        O3,
+        customer_id="user9",
+        order_date="2024-06-20T00:00:00Z",
+        shipping_address={"street": "9 Oak Rd", "city": "Leeds", "state": "WY", "zip": "01010", "country": "UK"},
+        purchase_details={"payment_type": "bank_transfer", "amount": 1200, "currency": "GBP", "instalments": 1},
+    )
+    del o3_other["purchaise_details"]
+    land(
+        lake_root,
+        "b",
+        [
+            stored(
+                changed(ORDER, status="shipped", product_details=ORDER["product_details"][:1]),
+                "r06",
+                "2026-11-30T09:00:00.000000Z",
+            ),
+            stored(o3_other, "r07", "2026-11-30T09:01:00.000000Z"),
+            stored(O2, "r08", "2026-11-30T09:02:00.000000Z"),
+        ],
+    )
+
+
+def test_orders_pipeline_run_by_run(spark, lake_root):
+    land_run_1(lake_root)
     run_job(lake_root, "raw_events", stream="orders")
     run_job(lake_root, "curated_orders")
 
@@ -152,27 +181,7 @@ def test_orders_pipeline_run_by_run(spark, lake_root):
     ]
 
     # Run 2: o1 shipped with one line left; o3 a different order (a collision) on another day; o2 a retry.
-    o3_other = changed(
-        O3,
-        customer_id="user9",
-        order_date="2024-06-20T00:00:00Z",
-        shipping_address={"street": "9 Oak Rd", "city": "Leeds", "state": "WY", "zip": "01010", "country": "UK"},
-        purchase_details={"payment_type": "bank_transfer", "amount": 1200, "currency": "GBP", "instalments": 1},
-    )
-    del o3_other["purchaise_details"]
-    land(
-        lake_root,
-        "b",
-        [
-            stored(
-                changed(ORDER, status="shipped", product_details=ORDER["product_details"][:1]),
-                "r06",
-                "2026-11-30T09:00:00.000000Z",
-            ),
-            stored(o3_other, "r07", "2026-11-30T09:01:00.000000Z"),
-            stored(O2, "r08", "2026-11-30T09:02:00.000000Z"),
-        ],
-    )
+    land_run_2(lake_root)
     versions = {n: delta_version(spark, lake_root, n) for n in ("curated.orders", "curated.product_details")}
     run_job(lake_root, "raw_events", stream="orders")
     run_job(lake_root, "curated_orders")

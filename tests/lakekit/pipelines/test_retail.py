@@ -23,6 +23,7 @@ from lakekit.serve.app import envelope
 from lakekit.sources.streams.landing import StreamLanding
 from scripts.make_samples import RETAIL_FILE, RETAIL_HEADER, retail_csv, retail_rows
 from tests.helpers import read_table, run_job
+from tests.lakekit.pipelines.crash import assert_killed_at, kill_at
 from tests.oracle import RetailConf, retail_customers, retail_invoices, retail_lines, retail_problem
 
 REPO = Path(__file__).resolve().parents[3]
@@ -277,7 +278,13 @@ def test_retail_views_against_the_oracle_then_a_changing_batch_then_dynamodb(
         "unit_price: '1.005' cannot be stored exactly as decimal(10,2)",
     ]
 
-    # Only what changed goes to DynamoDB: 13047 and the moved invoices' old items are deleted.
+    # Only what changed goes to DynamoDB: 13047 and the moved invoices' old items are deleted. A first run is
+    # killed (kill -9) once it wrote the customers' batch, before its bookmark records it: the rerun writes it again.
+    point = "load_retail_dynamodb/dynamodb.after_batch:Customers"
+    assert_killed_at(kill_at(lake_root, point), point)
+    assert scan(moto.endpoint, "Customers") == customer_items(customers_2, stamp_2)
+    assert scan(moto.endpoint, "Invoices") == invoice_items(invoices)
+    capsys.readouterr()
     run_job(lake_root, "load_retail_dynamodb")
     said = capsys.readouterr().out
     assert f"DynamoDB table Customers: {len(changed)} item(s) written, 1 deleted" in said
