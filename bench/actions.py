@@ -34,6 +34,7 @@ SQL_START = "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart"
 SQL_END = "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd"
 # Frames of these packages are the library, not the code that asked: a call is put down to the line below them.
 LIBRARY = ("pyspark", "py4j", "delta")
+PROJECT = ("lakekit", "transforms")
 
 
 def generate(work: Path, scale: float, runs: int) -> None:
@@ -65,11 +66,12 @@ def _caller(stack: list[traceback.FrameSummary]) -> tuple[str, str]:
         if any(part in LIBRARY for part in path.parts) or "site-packages" in path.parts:
             api = frame.name
             continue
-        try:
-            where = path.resolve().relative_to(REPO)
-        except ValueError:
+        # The project's files, wherever its tree is (this checkout, or an older one given to --compare).
+        parts = path.parts
+        top = next((i for i in range(len(parts) - 1, -1, -1) if parts[i] in PROJECT), None)
+        if top is None:
             continue
-        return f"{where}:{frame.lineno} {frame.name}", api
+        return f"{'/'.join(parts[top:])}:{frame.lineno} {frame.name}", api
     return "?", api
 
 
@@ -160,13 +162,16 @@ def read_event_log(path: Path) -> tuple[list[dict], list[dict]]:
         event = json.loads(line)
         kind = event["Event"]
         if kind == SQL_START:
+            # A query's nested ones (Delta's file listings, a MERGE's phases) count under it: its own start
+            # event can come after theirs (it is posted once planning, which ran them, is done).
             execution_id = event["executionId"]
-            root = event.get("rootExecutionId", execution_id)
-            root_of[execution_id] = root if root in executions or root == execution_id else execution_id
-            if root_of[execution_id] == execution_id:
-                executions[execution_id] = {"id": execution_id, "start": event["time"] / 1000, "end": None}
-        elif kind == SQL_END and event["executionId"] in executions:
-            executions[event["executionId"]]["end"] = event["time"] / 1000
+            root = root_of[execution_id] = event.get("rootExecutionId", execution_id)
+            moment = event["time"] / 1000
+            found = executions.setdefault(root, {"id": root, "start": moment, "end": moment})
+            found["start"] = min(found["start"], moment)
+        elif kind == SQL_END and root_of.get(event["executionId"]) in executions:
+            found = executions[root_of[event["executionId"]]]
+            found["end"] = max(found["end"], event["time"] / 1000)
         elif kind == "SparkListenerJobStart":
             sql_id = (event.get("Properties") or {}).get("spark.sql.execution.id")
             spark_jobs[event["Job ID"]] = {
@@ -215,7 +220,7 @@ def profile(calls_path: Path, log_path: Path) -> list[JobProfile]:
         if job is None:
             continue
         job.sql += 1
-        job.sql_s += (execution["end"] or execution["start"]) - execution["start"]
+        job.sql_s += execution["end"] - execution["start"]
         job.sites[site_at(execution["start"])].sql += 1
     for spark_job in spark_jobs:
         execution = by_execution.get(spark_job["sql"])
@@ -235,19 +240,17 @@ def profile(calls_path: Path, log_path: Path) -> list[JobProfile]:
 
 def render(profiles: list[JobProfile], detail: bool = True) -> str:
     lines = [
-        "| job | wall s | in JVM s | SQL executions | Spark jobs | stages | tasks |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| job | wall s | in JVM s | in SQL s | SQL executions | Spark jobs | stages | tasks |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in profiles:
         lines.append(
-            f"| {p.name} | {p.wall_s:.1f} | {p.jvm_s:.1f} | {p.sql} | {p.spark_jobs} | {p.stages} | {p.tasks} |"
+            f"| {p.name} | {p.wall_s:.1f} | {p.jvm_s:.1f} | {p.sql_s:.1f} | {p.sql} | {p.spark_jobs} | {p.stages} "
+            f"| {p.tasks} |"
         )
-    total = (
-        sum(p.wall_s for p in profiles),
-        sum(p.jvm_s for p in profiles),
-        *(sum(getattr(p, k) for p in profiles) for k in ("sql", "spark_jobs", "stages", "tasks")),
-    )
-    lines.append(f"| all | {total[0]:.1f} | {total[1]:.1f} | {total[2]} | {total[3]} | {total[4]} | {total[5]} |")
+    seconds = [sum(getattr(p, k) for p in profiles) for k in ("wall_s", "jvm_s", "sql_s")]
+    counts = [sum(getattr(p, k) for p in profiles) for k in ("sql", "spark_jobs", "stages", "tasks")]
+    lines.append("| all | " + " | ".join([f"{x:.1f}" for x in seconds] + [str(x) for x in counts]) + " |")
     if detail:
         for p in profiles:
             if not p.sites:
@@ -267,12 +270,17 @@ def render(profiles: list[JobProfile], detail: bool = True) -> str:
     return "\n".join(lines)
 
 
-def run_workflow(lake: Path, label: str, events: Path | None = None, calls: Path | None = None) -> float:
-    """One workflow run in a child process; its wall time. With `events`, profiled (see `child`)."""
+def run_workflow(
+    lake: Path, label: str, events: Path | None = None, calls: Path | None = None, code: Path | None = None
+) -> float:
+    """One workflow run in a child process; its wall time. With `events`, profiled (see `child`); with `code`,
+    the lakekit/ and transforms/ of that tree instead of this one's."""
     env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     if events is not None:
         env["LAKE_EVENT_LOG_DIR"] = str(events)
-        argv = [sys.executable, "-m", "bench.actions", "--child", str(lake), str(calls)]
+        argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(lake), str(calls)]
     else:
         argv = [str(Path(sys.executable).parent / "lake"), "workflow", "run", "campaign", "--lake-root", str(lake)]
     started = time.monotonic()
@@ -288,11 +296,56 @@ def run_workflow(lake: Path, label: str, events: Path | None = None, calls: Path
     return elapsed
 
 
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def compare(work: Path, lake: Path, old: Path, pairs: int) -> None:
+    """Incremental 1 on the same lake, from the same state, with the code in `old` (A) and this checkout's (B):
+    each profiled once, then `pairs` A/B pairs of plain runs, interleaved, with the load average around each."""
+    base = work / "lake-after-full-load"
+    shutil.rmtree(base, ignore_errors=True)
+    shutil.copytree(lake, base, symlinks=True)
+
+    def fresh() -> None:
+        shutil.rmtree(lake)
+        shutil.copytree(base, lake, symlinks=True)  # the same path: the metastore's locations stay right
+        shutil.copytree(work / "incr01" / "landing", lake / "landing", dirs_exist_ok=True)
+
+    sides = {"A (before)": old, "B (this checkout)": None}
+    for side, code in sides.items():
+        fresh()
+        events = work / f"events-compare-{side[0]}"
+        shutil.rmtree(events, ignore_errors=True)
+        calls = work / f"calls-compare-{side[0]}.json"
+        wall = run_workflow(lake, f"{side}, profiled", events, calls, code)
+        (log,) = events.iterdir()
+        print(f"\n{side}: incremental 1, {wall:.1f}s whole process (profiled)\n")
+        print(render(profile(calls, log), detail=False) + "\n", flush=True)
+    walls: dict[str, list[float]] = {side: [] for side in sides}
+    for number in range(1, pairs + 1):
+        for side, code in sides.items():
+            fresh()
+            before = load_average()
+            walls[side].append(run_workflow(lake, f"pair {number} {side}", code=code))
+            print(f"   load average before {before}, after {load_average()}", flush=True)
+    for side, values in walls.items():
+        ordered = sorted(values)
+        print(f"{side}: {', '.join(f'{v:.1f}' for v in values)} s; median {ordered[len(ordered) // 2]:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE") or "0.1"))
     parser.add_argument("--runs", type=int, default=2, help="incremental runs profiled, one after another")
     parser.add_argument("--brief", action="store_true", help="per job only, not per line of code")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="TREE",
+        help="A/B: incremental 1 with the lakekit/ of TREE (an older checkout) against this one's, interleaved",
+    )
+    parser.add_argument("--pairs", type=int, default=3, help="with --compare: A/B pairs of timed runs")
     parser.add_argument("--child", nargs=2, metavar=("LAKE", "CALLS"), help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.child:
@@ -305,6 +358,9 @@ def main() -> None:
     lake.mkdir()
     shutil.copytree(work / "full" / "landing", lake / "landing", dirs_exist_ok=True)
     run_workflow(lake, "full load")
+    if ns.compare:
+        compare(work, lake, ns.compare.resolve(), ns.pairs)
+        return
     for number in range(1, ns.runs + 1):
         shutil.copytree(work / f"incr{number:02d}" / "landing", lake / "landing", dirs_exist_ok=True)
         events = work / f"events-{number:02d}"
