@@ -22,7 +22,8 @@ def latest_version(path: str) -> int | None:
     """The table's newest committed version, None when `path` holds no Delta table.
 
     As Delta finds it: from the last checkpoint (`_last_checkpoint`) on, the highest NNN.json in one
-    listing, so the cost does not grow with the table's history.
+    listing, so the cost does not grow with the table's history. (Coordinated commits, a Delta 3.3
+    preview no table here enables, keep commits not yet backfilled under `_commits/`: not read here.)
     """
     storage = storage_for(path)
     log = log_dir(path)
