@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-ingest bench-lookup bench-cdf clean
+.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-actions bench-ingest bench-lookup bench-cdf clean
 
 install: $(STAMP)
 
@@ -85,6 +85,14 @@ GROWTH_SCALE ?= $(if $(SCALE),0,4)
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run --scale $(or $(SCALE),1.0) --growth-scale $(GROWTH_SCALE)
+
+# The Spark actions (SQL executions, jobs, stages, tasks) of each job of an incremental campaign run, put down to
+# the line of code that asked for them (bench/actions.py); COMPARE=<older checkout> adds an interleaved A/B.
+RUNS ?= 2
+PAIRS ?= 3
+bench-actions: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.actions --scale $(or $(SCALE),0.1) --runs $(RUNS) $(if $(COMPARE),--compare $(COMPARE) --pairs $(PAIRS))
 
 # lake serve under concurrent clients (batches of 100): events/s, p50/p99, every acknowledged event in raw.
 EVENTS ?= 100000

@@ -30,6 +30,10 @@ def read_table(spark, lake_root: str, name: str) -> DataFrame:
 
 
 def delta_version(spark, lake_root: str, name: str) -> int | None:
-    from lakekit.sinks.delta import latest_version
+    """The table's newest version as Spark's Delta sees it (DESCRIBE HISTORY), None when it is no Delta table."""
+    from delta.tables import DeltaTable
 
-    return latest_version(spark, load_table(name).location_under(lake_root))
+    path = load_table(name).location_under(lake_root)
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return DeltaTable.forPath(spark, path).history(1).select("version").first()["version"]

@@ -19,13 +19,18 @@ def _column_ddl(table: TableDef) -> str:
     return ",\n  ".join(parts)
 
 
+def _metastore(spark):
+    """Spark's external catalog: asked directly, a question is a call, not a SQL statement to plan and run."""
+    return spark._jsparkSession.sharedState().externalCatalog()
+
+
 def registered_location(spark, database: str, name: str) -> str | None:
     """Where the metastore says table `database.name` is (a URI), or None if it has no such table.
 
     Asked of the metastore alone: DESCRIBE TABLE EXTENDED would load a Delta table's log to describe
     it (2.5 s on a cold JVM).
     """
-    metastore = spark._jsparkSession.sharedState().externalCatalog()
+    metastore = _metastore(spark)
     if not metastore.tableExists(database, name):
         return None
     return metastore.getTable(database, name).location().toString()
@@ -41,7 +46,8 @@ def same_location(registered: str | None, wanted: str) -> bool:
 def register_table(spark, table: TableDef, lake_root: str) -> None:
     """Create (or re-point) the table in the metastore, at its location under this lake root."""
     location = table.location_under(lake_root)
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {table.layer}")
+    if not _metastore(spark).databaseExists(table.layer):  # asked first: a statement is a SQL execution each run
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {table.layer}")
     registered = registered_location(spark, table.layer, table.name)
     if same_location(registered, location):
         return
@@ -72,10 +78,23 @@ def add_partitions(spark, table: TableDef, values: list[dict[str, str]]) -> None
     """Register Hive-style partitions of a Parquet table after a write (Delta needs none)."""
     if table.format != "parquet" or not values:
         return
+    # Partitions already registered (a second export the same day, a rerun) need no ALTER TABLE.
+    names = _metastore(spark).listPartitionNames(table.layer, table.name, spark._jvm.scala.Option.empty())
+    known = {_partition_of(name) for name in names.mkString("\n").splitlines() if name}
+    values = [v for v in values if frozenset((k, str(x)) for k, x in v.items()) not in known]
+    if not values:
+        return
     specs = " ".join(
         "PARTITION (" + ", ".join(f"{k} = {_quote(str(v))}" for k, v in value.items()) + ")" for value in values
     )
     spark.sql(f"ALTER TABLE {table.qualified_name} ADD IF NOT EXISTS {specs}")
+
+
+def _partition_of(name: str) -> frozenset[tuple[str, str]]:
+    """A metastore partition name (`k=v/k2=v2`, values %-escaped as Hive does) as {(k, v), (k2, v2)}."""
+    from urllib.parse import unquote
+
+    return frozenset((unquote(k), unquote(v)) for k, _, v in (part.partition("=") for part in name.split("/")))
 
 
 @cache

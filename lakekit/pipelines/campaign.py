@@ -17,11 +17,11 @@ from lakekit.sinks.delta import (
     changed_values,
     compact,
     has_version_after,
-    latest_version,
     load_into_empty,
     read_version,
 )
 from lakekit.sinks.delta_features import feature_drift, table_detail
+from lakekit.sinks.delta_log import latest_version
 from lakekit.sources.dynamodb.changes import changes_since, has_new_exports
 from lakekit.sources.dynamodb.raw import has_unwritten_exports, run_raw_export_job
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed
@@ -74,7 +74,7 @@ def run_campaign_task_progress(run: JobRun) -> None:
     )
     tasks_table = load_table("curated.campaign_tasks")
     tasks_path = tasks_table.location_under(run.settings.lake_root)
-    tasks_version = latest_version(run.spark, tasks_path)
+    tasks_version = latest_version(tasks_path)
     seen_version = position.get("campaign_tasks_version")
     # A bookmark without a version (tasks table made after this job's last run) means: every campaign.
     campaigns_changed = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -13,6 +15,7 @@ from pyspark.sql import functions as F
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
 from lakekit.core.storage import storage_for
+from lakekit.sinks.delta_log import checksum, latest_version
 from transforms.changes import DELETE, UPSERT
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # a null partition value in a file path
@@ -20,6 +23,24 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # a null partition value in a file pat
 # target is not shuffled (a 1% run of the benchmark: 40k changes). Larger ones (a rebuild, a huge
 # export) are left to Spark's own choice rather than pushed through the driver.
 BROADCAST_MAX_ROWS = 500_000
+
+
+# MERGE copies a source it cannot prove stable into executor memory first (a Spark job and a copy): the change
+# set is already a local checkpoint, read twice by the MERGE from the same blocks, so it is not copied again.
+MATERIALIZE_SOURCE = "spark.databricks.delta.merge.materializeSource"
+
+
+@contextmanager
+def _session_conf(spark, key: str, value: str) -> Iterator[None]:
+    previous = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, previous)
 
 
 def broadcast_if_small(df: DataFrame, rows: int) -> DataFrame:
@@ -31,14 +52,6 @@ class MergeResult:
     deleted: int
     upserted: int
     version: int | None  # the table version the merge made, None when there was nothing to change
-
-
-def latest_version(spark, path: str) -> int | None:
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, path):
-        return None
-    return DeltaTable.forPath(spark, path).history(1).select("version").first()["version"]
 
 
 def has_version_after(path: str, version: int | None) -> bool:
@@ -87,7 +100,7 @@ def load_into_empty(spark, table: TableDef, path: str, rows: DataFrame) -> Merge
     failpoint("delta.before_first_load", table.qualified_name)
     rows.write.format("delta").mode("append").save(path)
     failpoint("delta.after_first_load", table.qualified_name)
-    return MergeResult(0, counted.get["rows"], latest_version(spark, path))
+    return MergeResult(0, counted.get["rows"], latest_version(path))
 
 
 def files_per_partition(spark, table: TableDef, path: str) -> dict[tuple, int]:
@@ -111,6 +124,10 @@ def compact(spark, table: TableDef, path: str) -> int:
     """
     if not table.compact_min_files:
         return 0
+    version = latest_version(path)
+    state = checksum(path, version) if version is not None else None
+    if state is not None and state["numFiles"] < table.compact_min_files:
+        return 0  # the version's checksum says so: no partition can hold that many files (no Spark query)
     crowded = [v for v, n in files_per_partition(spark, table, path).items() if n >= table.compact_min_files]
     if not crowded:
         return 0
@@ -167,19 +184,20 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
             condition += f" AND {pruning}"
         columns = {c: f"s.`{c}`" for c in table.column_names}
         failpoint("delta.before_merge", table.qualified_name)
-        (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(broadcast_if_small(changes, sum(counts.values())).alias("s"), condition)
-            .whenMatchedDelete(condition=f"s._action = '{DELETE}'")
-            .whenMatchedUpdate(condition=f"s._action = '{UPSERT}'", set=columns)
-            .whenNotMatchedInsert(condition=f"s._action = '{UPSERT}'", values=columns)
-            .execute()
-        )
+        with _session_conf(spark, MATERIALIZE_SOURCE, "none"):
+            (
+                DeltaTable.forPath(spark, path)
+                .alias("t")
+                .merge(broadcast_if_small(changes, sum(counts.values())).alias("s"), condition)
+                .whenMatchedDelete(condition=f"s._action = '{DELETE}'")
+                .whenMatchedUpdate(condition=f"s._action = '{UPSERT}'", set=columns)
+                .whenNotMatchedInsert(condition=f"s._action = '{UPSERT}'", values=columns)
+                .execute()
+            )
         failpoint("delta.after_merge", table.qualified_name)
     finally:
         changes.unpersist()
-    return MergeResult(counts.get(DELETE, 0), counts.get(UPSERT, 0), latest_version(spark, path))
+    return MergeResult(counts.get(DELETE, 0), counts.get(UPSERT, 0), latest_version(path))
 
 
 def replace_partitions(

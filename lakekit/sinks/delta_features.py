@@ -14,11 +14,20 @@ from dataclasses import dataclass, field
 
 from lakekit.catalog.model import TableDef, sql_quote
 from lakekit.core.storage import storage_for
+from lakekit.sinks.delta_log import checksum, latest_version
 
 # The property that turns each table feature on, for the features catalog/ may declare.
 FEATURE_PROPERTIES = {
     "deletionVectors": "delta.enableDeletionVectors",
     "changeDataFeed": "delta.enableChangeDataFeed",
+}
+# The writer features a legacy protocol (writer version below 7) implies, by the version that brought them
+# (column mapping, version 5, also needs reader version 2).
+LEGACY_WRITER_FEATURES = {
+    2: ("appendOnly", "invariants"),
+    3: ("checkConstraints",),
+    4: ("changeDataFeed", "generatedColumns"),
+    6: ("identityColumns",),
 }
 # Reader features Delta 3.3 cannot drop in place (DELTA_FEATURE_DROP_NONREMOVABLE_FEATURE): dropping
 # one means writing the table a new log.
@@ -37,6 +46,11 @@ class TableDetail:
 
 
 def table_detail(spark, path: str) -> TableDetail:
+    """From the latest version's checksum file when it lists the features (a table-features protocol, as every
+    table here has), without a Spark query; else from DESCRIBE DETAIL."""
+    from_log = _detail_from_log(path)
+    if from_log is not None:
+        return from_log
     from delta.tables import DeltaTable
 
     row = DeltaTable.forPath(spark, path).detail().first()
@@ -46,6 +60,29 @@ def table_detail(spark, path: str) -> TableDetail:
         writer_version=row["minWriterVersion"],
         features=tuple(sorted(row["tableFeatures"] or ())),
         properties=dict(row["properties"] or {}),
+    )
+
+
+def _detail_from_log(path: str) -> TableDetail | None:
+    version = latest_version(path)
+    state = checksum(path, version) if version is not None else None
+    if state is None:
+        return None
+    protocol = state["protocol"]
+    reader, writer = protocol["minReaderVersion"], protocol["minWriterVersion"]
+    implied = set()
+    if writer < 7:  # a legacy protocol: its versions imply its features, as DESCRIBE DETAIL spells them out
+        implied = {f for version, names in LEGACY_WRITER_FEATURES.items() if writer >= version for f in names}
+    # Column mapping is a reader and writer feature: implied by reader 2 with writer 5 or 6, or by reader 2 alone
+    # when the writer lists its features.
+    if reader == 2 and writer >= 5:
+        implied.add("columnMapping")
+    return TableDetail(
+        files=state["numFiles"],
+        reader_version=reader,
+        writer_version=writer,
+        features=tuple(sorted({*implied, *protocol.get("readerFeatures", ()), *protocol.get("writerFeatures", ())})),
+        properties=dict(state["metadata"].get("configuration") or {}),
     )
 
 

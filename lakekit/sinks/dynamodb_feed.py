@@ -20,7 +20,8 @@ from lakekit.catalog.model import TableDef
 from lakekit.catalog.serving import ServingTable
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun
-from lakekit.sinks.delta import latest_version, read_changes
+from lakekit.sinks.delta import read_changes
+from lakekit.sinks.delta_log import latest_version
 from lakekit.sinks.dynamodb import BatchWriter, Deletion, DynamoDBError, chunks, ensure_table, to_item
 
 PUTS = ("insert", "update_postimage")
@@ -124,7 +125,7 @@ def load_feed(run: JobRun, feed: Feed, bookmark: dict[str, Any], dynamodb=None) 
     """
     result = FeedResult(feed.table_name)
     path = feed.source.location_under(run.settings.lake_root)
-    latest = latest_version(run.spark, path)
+    latest = latest_version(path)
     if latest is None:
         run.say(f"{feed.source.qualified_name} does not exist yet: nothing to load")
         return result
