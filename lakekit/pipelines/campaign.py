@@ -16,12 +16,11 @@ from lakekit.sinks.delta import (
     broadcast_if_small,
     changed_values,
     compact,
-    has_version_after,
     load_into_empty,
     read_version,
 )
 from lakekit.sinks.delta_features import feature_drift, table_detail
-from lakekit.sinks.delta_log import latest_version
+from lakekit.sinks.delta_log import has_version_after, latest_version
 from lakekit.sources.dynamodb.changes import changes_since, has_new_exports
 from lakekit.sources.dynamodb.raw import has_unwritten_exports, run_raw_export_job
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed

@@ -19,7 +19,8 @@ from lakekit.core.storage import storage_for
 from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
 from lakekit.pipelines.retail_api import customer_router
 from lakekit.pipelines.retail_csv import read_retail_csv
-from lakekit.sinks.delta import MergeResult, apply_changes, compact, has_version_after, is_empty, load_into_empty
+from lakekit.sinks.delta import MergeResult, apply_changes, compact, is_empty, load_into_empty
+from lakekit.sinks.delta_log import has_version_after
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.streams.raw import batch_files, unapplied_batches
 from transforms.changes import build_changes

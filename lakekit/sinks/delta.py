@@ -14,7 +14,6 @@ from pyspark.sql import functions as F
 
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
-from lakekit.core.storage import storage_for
 from lakekit.sinks.delta_log import checksum, latest_version
 from transforms.changes import DELETE, UPSERT
 
@@ -52,14 +51,6 @@ class MergeResult:
     deleted: int
     upserted: int
     version: int | None  # the table version the merge made, None when there was nothing to change
-
-
-def has_version_after(path: str, version: int | None) -> bool:
-    """Whether the Delta table at `path` has a commit after `version` (None: any commit), from one listing of
-    its log's entries after that version, without Spark: the cost does not grow with the table's history."""
-    after = None if version is None else f"{version:020d}.json"
-    entries = storage_for(path).list_files(f"{path}/_delta_log", start_after=after)
-    return any(re.fullmatch(r"\d{20}\.json", e.rsplit("/", 1)[-1]) for e in entries)
 
 
 def read_version(spark, path: str, version: int | None, schema) -> DataFrame:

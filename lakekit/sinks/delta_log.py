@@ -43,6 +43,14 @@ def latest_version(path: str) -> int | None:
     return max(versions, default=checkpoint)
 
 
+def has_version_after(path: str, version: int | None) -> bool:
+    """Whether the Delta table at `path` has a commit after `version` (None: any commit), from one listing of
+    its log's entries after that version: the cost does not grow with the table's history."""
+    after = None if version is None else f"{version:020d}.json"
+    entries = storage_for(path).list_files(log_dir(path), start_after=after)
+    return any(COMMIT.fullmatch(e.rsplit("/", 1)[-1]) for e in entries)
+
+
 def _read_if_there(storage, path: str) -> str | None:
     """The file's text, or None when it is not there (locally FileNotFoundError, on S3 NoSuchKey); other
     errors are raised."""
