@@ -8,7 +8,7 @@ for a warmer JVM.
 
 For each run it measures the MERGE on both (wall time, bytes written, change data files) and the
 reader of the changes: with the feed, the changes of the new version as `load_complaints_dynamodb`
-reads them (lakekit.sinks.delta.read_changes, one row per changed key, last change wins); without
+reads them (its Feed's final_actions: one row per changed key, last change wins); without
 it, the only way to find them, comparing the table's two versions row by row (full outer join on
 the key). Both must name the same keys, or the benchmark fails.
 
@@ -27,15 +27,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bench.delta_log import commits
 from bench.run import machine
 from lakekit.catalog.model import TableDef, load_table
+from lakekit.catalog.serving import load_serving_table
 from lakekit.core.session import get_spark
 from lakekit.core.settings import load_settings
-from lakekit.sinks.delta import apply_changes, load_into_empty, read_changes
+from lakekit.pipelines.complaints import SERVING_TABLE, complaint_item
+from lakekit.sinks.delta import apply_changes, load_into_empty
+from lakekit.sinks.dynamodb_feed import Feed, final_actions
 from transforms.changes import DELETE, UPSERT
 
 BENCH = Path(__file__).resolve().parent
@@ -103,11 +106,10 @@ def changes_df(spark, table: TableDef, rows: int, change: float, run: int) -> Da
 
 
 def keys_from_feed(spark, path: str, version: int) -> set[int]:
-    """The changed keys of `version` as the DynamoDB load finds them: the change data feed, last change per key."""
-    changes = read_changes(spark, path, version - 1, version)
-    last = Window.partitionBy("complaint_id").orderBy(F.col("_commit_version").desc())
-    ranked = changes.withColumn("_rank", F.row_number().over(last)).filter("_rank = 1")
-    return {row[0] for row in ranked.select("complaint_id").collect()}
+    """The changed keys of `version` as `load_complaints_dynamodb` finds them (its Feed's final_actions: the change
+    data feed, last change per key)."""
+    feed = Feed(load_table(TABLE), load_serving_table(SERVING_TABLE), complaint_item)
+    return {row[0] for row in final_actions(spark, feed, path, version - 1, version).select("complaint_id").collect()}
 
 
 def keys_from_diff(spark, table: TableDef, path: str, version: int) -> set[int]:
