@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from lakekit.core.session import session_conf
+
 
 class QueryError(RuntimeError):
     """The SQL could not be read, or the query failed; the message says which query and why."""
@@ -156,23 +158,16 @@ def to_spark_sql(sql: str) -> str:
 @contextlib.contextmanager
 def _session_for(spark, database: str | None, conf: dict[str, str]) -> Iterator[None]:
     """While a query is analysed: unqualified names resolve in `database`, and `conf` is set; both restored after."""
-    saved_conf = {key: spark.conf.get(key, None) for key in conf}
     saved_database = spark.catalog.currentDatabase()
     if database:
         if not spark.catalog.databaseExists(database):
             known = sorted(d.name for d in spark.catalog.listDatabases())
             raise QueryError(f"database {database!r} does not exist locally; databases: {', '.join(known)}")
         spark.catalog.setCurrentDatabase(database)
-    for key, value in conf.items():
-        spark.conf.set(key, value)
     try:
-        yield
+        with session_conf(spark, conf):
+            yield
     finally:
-        for key, value in saved_conf.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
         spark.catalog.setCurrentDatabase(saved_database)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +278,19 @@ def glue_context(spark):
     if not isinstance(jvm_class, JavaClass):
         return None
     return GlueContext(spark.sparkContext)
+
+
+@contextlib.contextmanager
+def session_conf(spark, conf: dict[str, str]) -> Iterator[None]:
+    """Spark SQL settings `conf` set for the block, each restored (or unset) after it."""
+    saved = {key: spark.conf.get(key, None) for key in conf}
+    for key, value in conf.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -14,6 +12,7 @@ from pyspark.sql import functions as F
 
 from lakekit.catalog.model import TableDef
 from lakekit.core.failpoints import failpoint
+from lakekit.core.session import session_conf
 from lakekit.sinks.delta_log import checksum, latest_version
 from transforms.changes import DELETE, UPSERT
 
@@ -27,19 +26,6 @@ BROADCAST_MAX_ROWS = 500_000
 # MERGE copies a source it cannot prove stable into executor memory first (a Spark job and a copy): the change
 # set is already a local checkpoint, read twice by the MERGE from the same blocks, so it is not copied again.
 MATERIALIZE_SOURCE = "spark.databricks.delta.merge.materializeSource"
-
-
-@contextmanager
-def _session_conf(spark, key: str, value: str) -> Iterator[None]:
-    previous = spark.conf.get(key, None)
-    spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        if previous is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, previous)
 
 
 def broadcast_if_small(df: DataFrame, rows: int) -> DataFrame:
@@ -175,7 +161,7 @@ def apply_changes(spark, table: TableDef, path: str, changes: DataFrame) -> Merg
             condition += f" AND {pruning}"
         columns = {c: f"s.`{c}`" for c in table.column_names}
         failpoint("delta.before_merge", table.qualified_name)
-        with _session_conf(spark, MATERIALIZE_SOURCE, "none"):
+        with session_conf(spark, {MATERIALIZE_SOURCE: "none"}):
             (
                 DeltaTable.forPath(spark, path)
                 .alias("t")
