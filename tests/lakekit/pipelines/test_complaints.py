@@ -130,7 +130,17 @@ def test_a_window_over_10000_hits_is_split_and_a_single_day_is_paged_past_10000(
     # The real limit, not a lowered one: 10,150 hits in two days, 10,050 of them on one day.
     api.complaints = [complaint(n, "2024-06-01") for n in range(1, 10_051)]
     api.complaints += [complaint(n, "2024-06-02") for n in range(20_001, 20_101)]
-    assert lake(lake_root, "ingest_complaints", url=api.url, start="2024-06-01", end="2024-06-02", window_days="2") == 0
+    args = {"url": api.url, "start": "2024-06-01", "end": "2024-06-02", "window_days": "2"}
+    # kill -9 once the ledger recorded the split, before either half is fetched: the rerun fetches the halves.
+    point = "ingest_complaints/ledger.after_split:cfpb"
+    assert_killed_at(kill_at(lake_root, point, {**args, **FAST}), point)
+    assert asked(api) == [("2024-06-01", "2024-06-02", None, "1000")]
+    assert {k: v["state"] for k, v in ledger(lake_root).items()} == {
+        "2024-06-01..2024-06-01": "pending",
+        "2024-06-02..2024-06-02": "pending",
+    }
+    assert landed(lake_root) == []  # the first page of the two-day window is not landed
+    assert lake(lake_root, "ingest_complaints", **args) == 0
     windows = [(r[0], r[1]) for r in asked(api)]
     assert windows == [("2024-06-01", "2024-06-02")] + [("2024-06-01", "2024-06-01")] * 11 + [("2024-06-02",) * 2]
     assert {r["frm"] for r in api.requests} == {"0"}

@@ -1,8 +1,11 @@
 """Kill -9 at every failpoint of the complaints pipeline, rerun, and check nothing was lost, doubled or changed.
 
 Built as test_crash_matrix.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py): the
-sample complaints served by the local CFPB-shaped API (two windows of three days, pages of three hits, two hits
-quarantined), curated.complaints' first load and the DynamoDB table on a moto_server. A rerun of
+sample complaints served by the local CFPB-shaped API on a moto_server (DynamoDB), in two stages: the first
+run (two windows of three days, pages of three hits, two hits quarantined, curated.complaints' first load, the
+first items), then a later run resuming after the ledger's last window (two pages: new complaints, and one
+complaint served again with a corrected date_received: the MERGE updates it and moves it to its new partition,
+its item is rewritten). A rerun of
 ingest_complaints fetches again what the killed run had not recorded in its window ledger, so a page may be
 landed twice (each landing file names its fetch time): raw cannot equal the uninterrupted run's. What must
 hold instead: every page the uninterrupted run landed is landed, and every landing file is in raw.complaints
@@ -17,13 +20,14 @@ curated and in its item; the loader's bookmark is the uninterrupted run's; no lo
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
 from lakekit.pipelines.complaints import CURATED_TABLE, INGEST_JOB, RAW_TABLE, SOURCE
-from scripts.make_samples import CFPB_DEMO_ARGS
+from scripts.make_samples import CFPB_DEMO_ARGS, cfpb_source
 from tests.helpers import read_table
 from tests.lakekit.pipelines.crash import (
     case_point,
@@ -44,7 +48,7 @@ from tests.servers import start_cfpb_api, stop
 
 pytestmark = [pytest.mark.crash, pytest.mark.slow]
 
-EXPECTED_KINDS = {
+INGEST_KINDS = {
     "ledger.after_start",
     "landing.after_write",
     "ledger.after_page",
@@ -54,24 +58,39 @@ EXPECTED_KINDS = {
     "parquet.after_publish",
     "bookmark.after_write",
     "curated.after_quarantine",
-    "delta.before_first_load",
-    "delta.after_first_load",
     "dynamodb.before_batch",
     "dynamodb.after_batch",
 }
+EXPECTED_KINDS = {
+    "first": INGEST_KINDS | {"delta.before_first_load", "delta.after_first_load"},
+    "later": INGEST_KINDS | {"delta.before_merge", "delta.after_merge"},
+}
+# The later run's hits (date_received 2024-05-07 to 05-09, after the first run's windows): two new complaints,
+# and 8915310 (received 2024-05-02 in the first run) served again with a corrected date and a new response.
+LATER_SOURCES = [
+    cfpb_source("8941001", "2024-05-07"),
+    cfpb_source("8915310", "2024-05-08", company_response="Closed with monetary relief"),
+    cfpb_source("8950777", "2024-05-09", company="TRANSUNION INTERMEDIATE HOLDINGS, INC.", state="NY"),
+]
+LATER_ARGS = {"end": "2024-05-09", "window_days": "3", "page_size": "2"}  # start: after the ledger's last window
 # When and from which landing file a row was loaded: they differ when a page is fetched again.
 LOAD_COLUMNS = {"_fetched_at", "_source_file", "_ingested_at", "p_date"}
 
 
 @pytest.fixture(scope="module")
 def steps():
+    """Each stage's steps. The API serves both stages' hits: each run asks only for its own windows."""
     api = start_cfpb_api()
-    api.complaints = [dict(s) for s in SAMPLE_SOURCES]
-    yield [
-        (INGEST_JOB, {"url": api.url, **CFPB_DEMO_ARGS, **FAST}),
-        ("curated_complaints", {}),
-        ("load_complaints_dynamodb", {}),
-    ]
+    api.complaints = [dict(s) for s in SAMPLE_SOURCES + LATER_SOURCES]
+    later = {k: v for k, v in CFPB_DEMO_ARGS.items() if k != "start"} | LATER_ARGS
+    yield {
+        stage: [
+            (INGEST_JOB, {"url": api.url, **args, **FAST}),
+            ("curated_complaints", {}),
+            ("load_complaints_dynamodb", {}),
+        ]
+        for stage, args in (("first", CFPB_DEMO_ARGS), ("later", later))
+    }
     stop(api)
 
 
@@ -133,43 +152,64 @@ def snapshot(spark, lake_root: str, endpoint: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reference(spark, moto_module, steps, tmp_path_factory):
-    """The workflow run uninterrupted: where each job starts (lake and DynamoDB), its failpoints, what it leaves."""
-    root = tmp_path_factory.mktemp("complaints_crash") / "lake"
-    root.mkdir()
+def references(spark, moto_module, steps, tmp_path_factory):
+    """Each stage's workflow run uninterrupted, the later one at its own root from where the first ended: where
+    each job starts (lake and DynamoDB), its failpoints, what it leaves."""
+    base = tmp_path_factory.mktemp("complaints_crash")
+    (base / "first").mkdir()
 
     def items() -> dict:
         return {"dynamodb": dynamodb_items(moto_module.endpoint)}
 
-    points, starts = traced_starts(root, steps, root.parent / "trace", "reference", items)
-    found = pages(spark, str(root))
-    assert_each_fetch_time_is_the_latest(fetch_times(spark, str(root), moto_module.endpoint))
-    return {
-        "root": root,
-        "starts": starts,
-        "points": points,
-        "pages": {p["page"]: p for p in found.values()},
-        "snapshot": snapshot(spark, str(root), moto_module.endpoint),
+    found = {}
+    for stage, previous in (("first", None), ("later", "first")):
+        root = base / stage / "lake"
+        if previous:
+            shutil.copytree(base / previous / "lake", root)
+        else:
+            root.mkdir()
+        points, starts = traced_starts(root, steps[stage], base / f"{stage}.trace", stage, items)
+        assert_each_fetch_time_is_the_latest(fetch_times(spark, str(root), moto_module.endpoint))
+        found[stage] = {
+            "root": root,
+            "starts": starts,
+            "points": points,
+            "pages": {p["page"]: p for p in pages(spark, str(root)).values()},
+            "snapshot": snapshot(spark, str(root), moto_module.endpoint),
+        }
+    return found
+
+
+def test_the_reference_runs_pass_every_kind_of_failpoint_quarantine_two_hits_and_move_one_complaint(spark, references):
+    for stage, kinds in EXPECTED_KINDS.items():
+        passed = {point_kind(p) for p in references[stage]["points"]}
+        assert kinds <= passed, f"{stage}: {sorted(kinds - passed)} not passed"
+    first, later = references["first"], references["later"]
+    assert (len(first["pages"]), len(later["pages"])) == (3, 5)  # the later run landed two pages
+    assert sum(len(p["rejects"]) for p in later["pages"].values()) == 2  # the first run's two, none later
+    rows = {stage: [json.loads(r) for r in references[stage]["snapshot"]["curated"]] for stage in references}
+    moved = {
+        s: [(r["date_received"], r["company_response"]) for r in rows[s] if r["complaint_id"] == 8915310] for s in rows
     }
+    assert moved == {
+        "first": [("2024-05-02", "Closed with explanation")],
+        "later": [("2024-05-08", "Closed with monetary relief")],
+    }
+    for stage, complaints in (("first", 5), ("later", 7)):
+        [items] = references[stage]["snapshot"]["dynamodb"].values()
+        assert len(items) == len(references[stage]["snapshot"]["curated"]) == complaints, stage
 
 
-def test_the_reference_run_passes_every_kind_of_failpoint_and_quarantines_two_hits(reference):
-    assert {point_kind(p) for p in reference["points"]} >= EXPECTED_KINDS
-    assert len(reference["pages"]) == 3
-    assert sum(len(p["rejects"]) for p in reference["pages"].values()) == 2
-    [items] = reference["snapshot"]["dynamodb"].values()
-    assert len(items) == len(reference["snapshot"]["curated"]) == 5
-
-
-@pytest.mark.parametrize("index", range(18))
+@pytest.mark.parametrize(("stage", "index"), [(s, i) for s in ("first", "later") for i in range(18)])
 def test_a_kill_at_every_complaints_failpoint_then_a_rerun_lose_double_and_change_nothing(
-    spark, moto_module, steps, reference, index
+    spark, moto_module, steps, references, stage, index
 ):
-    point = case_point(reference["points"], index, "the complaints workflow")
+    reference = references[stage]
+    point = case_point(reference["points"], index, f"the complaints workflow's {stage} run")
     start = reference["starts"][point_job(point)]
     lake = Path(restore(spark, start["lake"], reference["root"]))
     restore_dynamodb(moto_module.endpoint, start["dynamodb"])
-    kill_then_rerun(str(lake), point, steps, run_earlier=False)
+    kill_then_rerun(str(lake), point, steps[stage], run_earlier=False)
 
     found = pages(spark, str(lake))
     assert {p["page"] for p in found.values()} == set(reference["pages"]), point  # no page lost
