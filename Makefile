@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-actions bench-ingest bench-lookup bench-cdf clean
+.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-actions bench-ingest bench-lookup bench-cdf bench-warm clean
 
 install: $(STAMP)
 
@@ -93,6 +93,12 @@ PAIRS ?= 3
 bench-actions: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.actions --scale $(or $(SCALE),0.1) --runs $(RUNS) $(if $(COMPARE),--compare $(COMPARE) --pairs $(PAIRS))
+
+# The same kind of realistic 1% incremental run cold (a fresh JVM, as every Glue run) and warm (again in that JVM).
+WARM_RUNS ?= 3
+bench-warm: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.warm --scale $(or $(SCALE),1.0) --runs $(WARM_RUNS)
 
 # lake serve under concurrent clients (batches of 100): events/s, p50/p99, every acknowledged event in raw.
 EVENTS ?= 100000
