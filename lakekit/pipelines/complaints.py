@@ -189,6 +189,7 @@ def fetch_window(fetching: Fetching, window: Days) -> tuple[Days, ...] | str | N
             if page.problem is not None:
                 fetching.quarantined += 1
                 path = quarantine_response(run, fetching.p_date, name, page.response, page.problem)
+                failpoint("landing.after_quarantine", SOURCE)  # quarantined, the ledger not yet told why
                 reason = f"a page was quarantined ({page.problem}) to {path}"
                 ledger.update(window, PENDING, error=reason)
                 return reason

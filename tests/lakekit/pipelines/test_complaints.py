@@ -157,6 +157,31 @@ def test_a_window_over_10000_hits_is_split_and_a_single_day_is_paged_past_10000(
     )
 
 
+def test_a_run_killed_once_it_quarantined_a_page_then_reruns_quarantine_each_fetch_once(spark, lake_root, api):
+    api.complaints = [complaint(n, "2024-05-01") for n in range(1, 4)]
+    window = {"url": api.url, "start": "2024-05-01", "end": "2024-05-01", "window_days": "1"}
+    bad = b"<html>502 Bad Gateway</html>"
+    # 1. kill -9 once the page is quarantined, before the ledger records why the window stays pending.
+    api.bodies = {1: bad}
+    point = "ingest_complaints/landing.after_quarantine:cfpb"
+    assert_killed_at(kill_at(lake_root, point, {**window, **FAST}), point)
+    assert ledger(lake_root)["2024-05-01..2024-05-01"]["state"] == "pending"
+    # 2. The rerun fetches the window again: the page is still bad, and this fetch is quarantined too.
+    api.requests.clear()
+    assert lake(lake_root, "ingest_complaints", **window) == 2
+    # 3. Then the API answers: the window is done, its hits in raw.complaints once.
+    api.requests.clear()
+    api.bodies = {}
+    assert lake(lake_root, "ingest_complaints", **window) == 0
+    quarantined = sorted(Path(lake_root, "quarantine", "ingest_complaints").rglob("*.json"))
+    records = [json.loads(p.read_text()) for p in quarantined]
+    assert [(r["text"], r["status"]) for r in records] == [(bad.decode(), 200)] * 2
+    assert len({p.name.split("-")[-2] for p in quarantined}) == 2  # one per run that fetched it
+    assert (ledger(lake_root)["2024-05-01..2024-05-01"]["state"], landed(lake_root) != []) == ("done", True)
+    ids = sorted(int(r["complaint_id"]) for r in read_table(spark, lake_root, "raw.complaints").collect())
+    assert ids == [1, 2, 3]
+
+
 def test_failed_windows_stay_pending_and_are_fetched_first_by_the_next_run(spark, lake_root, api, capsys):
     api.complaints = [complaint(n, f"2024-05-0{1 + n % 4}") for n in range(1, 9)]
     window = {"url": api.url, "start": "2024-05-01", "end": "2024-05-04", "window_days": "2", "page_size": "2"}
