@@ -49,8 +49,11 @@ def table_detail(spark, path: str) -> TableDetail:
     """From the latest version's checksum file when it lists the features (a table-features protocol, as every
     table here has), without a Spark query; else from DESCRIBE DETAIL."""
     from_log = _detail_from_log(path)
-    if from_log is not None:
-        return from_log
+    return from_log if from_log is not None else detail_from_spark(spark, path)
+
+
+def detail_from_spark(spark, path: str) -> TableDetail:
+    """The table's detail as Spark's DESCRIBE DETAIL gives it (a SQL query on the table's snapshot)."""
     from delta.tables import DeltaTable
 
     row = DeltaTable.forPath(spark, path).detail().first()

@@ -8,23 +8,12 @@ import os
 import pytest
 from delta.tables import DeltaTable
 
-from lakekit.sinks.delta_features import TableDetail, table_detail
+from lakekit.sinks.delta_features import detail_from_spark, table_detail
 from lakekit.sinks.delta_log import checksum, latest_version
 
 
 def spark_version(spark, path: str) -> int:
     return DeltaTable.forPath(spark, path).history(1).select("version").first()["version"]
-
-
-def spark_detail(spark, path: str) -> TableDetail:
-    row = DeltaTable.forPath(spark, path).detail().first()
-    return TableDetail(
-        files=row["numFiles"],
-        reader_version=row["minReaderVersion"],
-        writer_version=row["minWriterVersion"],
-        features=tuple(sorted(row["tableFeatures"] or ())),
-        properties=dict(row["properties"] or {}),
-    )
 
 
 def make_table(spark, path: str, properties: str = "") -> None:
@@ -77,7 +66,7 @@ def test_detail_from_the_checksum_is_describe_detail(spark, tmp_path, properties
     spark.sql(f"DELETE FROM delta.`{path}` WHERE id = 2")
 
     assert checksum(path, latest_version(path)) is not None  # answered from the log, not from Spark
-    assert table_detail(spark, path) == spark_detail(spark, path)
+    assert table_detail(spark, path) == detail_from_spark(spark, path)
     assert table_detail(spark, path).files == 2
 
 
@@ -89,5 +78,5 @@ def test_without_a_checksum_the_detail_comes_from_spark(spark, tmp_path):
     os.remove(tmp_path / "t" / "_delta_log" / f"{version:020d}.crc")  # as after a crash between commit and checksum
 
     assert checksum(path, version) is None
-    assert table_detail(spark, path) == spark_detail(spark, path)
+    assert table_detail(spark, path) == detail_from_spark(spark, path)
     assert table_detail(spark, path).files == 1
