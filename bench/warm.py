@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.run import BENCH, JOB_DONE, SESSION, generate, land, workflow
+from bench.run import BENCH, SESSION, generate, land, workflow
 
 FIRST_REALISTIC = 4  # incr04 onwards: realistic 1% changes without deadline moves (see bench.run.generate)
 
@@ -39,17 +39,14 @@ def child(lake: Path, work: Path, runs: int) -> None:
         if status != 0:
             print(output.getvalue()[-5000:])
             raise SystemExit(f"run {number - FIRST_REALISTIC + 1} failed with exit code {status}")
-        jobs = session = 0.0
+        session = 0.0
         for line in output.getvalue().splitlines():
-            if line.startswith("[") and "bookmark option" not in line and "lake root" not in line:
+            if line.startswith("[") and "lake root" not in line:
                 print(f"   {line}")
-            if done := JOB_DONE.match(line):
-                jobs += float(done.group(2))
-            elif started_in := SESSION.match(line):
+            if started_in := SESSION.match(line):
                 session += float(started_in.group(1))
         kind = "cold (new JVM)" if number == FIRST_REALISTIC else "warm (same JVM)"
         print(f"run {number - FIRST_REALISTIC + 1} {kind}: {elapsed:.1f}s in-process, SparkSession {session:.1f}s")
-        print(f"warm-bench: run={number - FIRST_REALISTIC + 1} seconds={elapsed:.1f} session={session:.1f}", flush=True)
 
 
 def main() -> None:
