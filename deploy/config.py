@@ -12,15 +12,19 @@ from typing import Any
 import yaml
 
 from lakekit.catalog.model import TableDef, all_tables
+from lakekit.catalog.serving import serving_tables
 from lakekit.core import registry
+from lakekit.core.names import Names, check_retired_keys
+from lakekit.core.settings import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 JOBS_DIR = REPO / "jobs"
+QUERIES_DIR = REPO / "queries"
 DIST_DIR = REPO / "dist"
 LAMBDA_BUNDLE = DIST_DIR / "ingest-lambda"
 
 
-class DeployConfigError(ValueError):
+class DeployConfigError(ConfigError):
     """conf/aws.yaml's deploy section, jobs/ or dist/ does not hold what the app needs; the message says what."""
 
 
@@ -47,6 +51,7 @@ class Environment:
     deploy: dict[str, Any]
     jobs_conf: dict[str, Any]  # conf's top-level `jobs:` (per-job lock timeouts)
     serve_conf: dict[str, Any]
+    names: Names  # conf's `names:` (with deploy.environments.<name>.names over it) for this environment
 
     @property
     def stack_name(self) -> str:
@@ -70,9 +75,19 @@ class Environment:
         return own.get(key, self.deploy["glue"].get(key))
 
     def kinesis_name(self, stream: str) -> str:
-        """The Kinesis stream of an event stream: the name `lake serve --sink kinesis` puts to."""
-        prefix = (self.serve_conf.get("kinesis") or {}).get("stream_prefix", "lake-")
-        return f"{prefix}{stream}"
+        """The Kinesis stream (and Firehose delivery stream) of an event stream: what `lake serve` puts to."""
+        return self.names.stream(stream)
+
+    def runtime_names(self) -> dict[str, dict[str, str]]:
+        """The names a job or the Lambda uses, resolved (their --names / LAKE_NAMES): every layer's database,
+        every serving table, every event stream."""
+        return self.names.resolved(
+            {
+                "database": {t.layer for t in all_tables()},
+                "serving_table": {t.name for t in serving_tables()},
+                "stream": stream_names(self),
+            }
+        )
 
 
 def environments(conf: dict[str, Any] | None = None) -> list[Environment]:
@@ -80,11 +95,15 @@ def environments(conf: dict[str, Any] | None = None) -> list[Environment]:
     deploy = conf.get("deploy")
     if not deploy or not deploy.get("environments"):
         raise DeployConfigError("conf/aws.yaml has no deploy.environments: nothing to deploy")
+    check_retired_keys(conf, "conf/aws.yaml")
     base = {k: v for k, v in deploy.items() if k != "environments"}
-    return [
-        Environment(name, _merged(base, override or {}), conf.get("jobs") or {}, conf.get("serve") or {})
-        for name, override in deploy["environments"].items()
-    ]
+    found = []
+    for name, override in deploy["environments"].items():
+        override = dict(override or {})
+        names_conf = _merged(conf.get("names") or {}, override.pop("names", None) or {})
+        names = Names.from_conf(names_conf, environment=name, where=f"conf/aws.yaml deploy.environments.{name}")
+        found.append(Environment(name, _merged(base, override), conf.get("jobs") or {}, conf.get("serve") or {}, names))
+    return found
 
 
 def job_scripts() -> dict[str, Path]:
@@ -125,10 +144,18 @@ def dynamodb_export_sources() -> set[str]:
     return {t.source["table"] for t in all_tables() if t.source.get("kind") == "dynamodb_export"}
 
 
+def named_queries() -> dict[str, str]:
+    """{name: SQL} of every queries/**/*.sql, by its path without .sql (`orders/average_order_value`)."""
+    return {
+        path.relative_to(QUERIES_DIR).with_suffix("").as_posix(): path.read_text()
+        for path in sorted(QUERIES_DIR.rglob("*.sql"))
+    }
+
+
 def wheel_path() -> Path:
     """The wheel `make wheel` built for this version of setup.py (the app never builds it: synthesis stays offline)."""
     version = re.search(r'version="([^"]+)"', (REPO / "setup.py").read_text()).group(1)
-    wheel = DIST_DIR / f"campaign_lake-{version}-py3-none-any.whl"
+    wheel = DIST_DIR / f"lakekit-{version}-py3-none-any.whl"
     if not wheel.is_file():
         raise DeployConfigError(f"no {wheel.relative_to(REPO)}: run `make wheel` (make deploy-check does) first")
     return wheel

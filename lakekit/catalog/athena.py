@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -137,6 +137,47 @@ def _as_athena_answers(statement):
     return statement
 
 
+def map_databases(sql: str, databases: Mapping[str, str], dialect: str = "athena") -> str:
+    """The SQL with each database a table or column names (`<layer>.<table>`) renamed by `databases`
+    ({layer: the environment's database}), and nothing else changed: comments, layout and every other
+    identifier stay as written. An identity mapping returns the text as it is."""
+    wanted = {k.lower(): v for k, v in databases.items() if k.lower() != v.lower()}
+    if not wanted:
+        return sql
+    try:
+        import sqlglot
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
+    except ImportError:
+        raise QueryError("mapping database names needs sqlglot: pip install sqlglot (make install does)") from None
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except SqlglotError as error:
+        raise QueryError(f"cannot read the SQL as {dialect} SQL: {error}".splitlines()[0]) from None
+    spans: dict[int, tuple[int, str]] = {}
+    for statement in statements:
+        for node in [*statement.find_all(exp.Table), *statement.find_all(exp.Column)]:
+            identifier = node.args.get("db")
+            if not isinstance(identifier, exp.Identifier) or identifier.name.lower() not in wanted:
+                continue
+            start, end = identifier.meta.get("start"), identifier.meta.get("end")
+            if start is None or end is None:
+                raise QueryError(f"cannot locate database {identifier.name!r} in the SQL to rename it")
+            name = wanted[identifier.name.lower()]
+            spans[start] = (end, f"{sql[start]}{name}{sql[end]}" if identifier.quoted else name)
+    for start in sorted(spans, reverse=True):
+        end, text = spans[start]
+        sql = sql[:start] + text + sql[end + 1 :]
+    return sql
+
+
+def layer_databases(names) -> dict[str, str]:
+    """{layer: the environment's database} for every layer of catalog/ (`names`: lakekit.core.names.Names)."""
+    from lakekit.catalog.model import all_tables
+
+    return {layer: names.database(layer) for layer in sorted({t.layer for t in all_tables()})}
+
+
 def to_spark_sql(sql: str) -> str:
     """One Athena (Trino) statement as Spark SQL; refused when it uses a function Spark would answer differently."""
     try:
@@ -262,7 +303,13 @@ def run_athena(
     }
     if output_location:
         request["ResultConfiguration"] = {"OutputLocation": output_location}
-    query_id = client.start_query_execution(**request)["QueryExecutionId"]
+    try:
+        query_id = client.start_query_execution(**request)["QueryExecutionId"]
+    except client.exceptions.InvalidRequestException as error:
+        hint = ""
+        if "workgroup" in str(error).lower():
+            hint = f" (workgroup {workgroup!r}: the environment's stack deploys it; --workgroup names another)"
+        raise QueryError(f"Athena refused the query: {error.response['Error'].get('Message', error)}{hint}") from None
     _wait(client, query_id, poll_seconds, timeout_seconds, sleep)
     columns: list[str] = []
     types: list[str] = []

@@ -1,4 +1,5 @@
-"""`lake crawl`: what a Glue crawler does for folders landed by others: infer, register, add partitions, flag drift.
+"""`lake catalog crawl`: what a Glue crawler does for folders landed by others: infer, register, add partitions,
+flag drift.
 
 A table folder holds Parquet or JSON files, directly or under Hive-style `key=value/` partition folders
 (or a Delta log). The first crawl creates the table from the schema inferred over every file; later
@@ -327,12 +328,13 @@ def _catalog_table(name: str, location: str, settings: Settings):
 
 def _register_catalog_table(spark, settings: Settings, table, folder: TableFolder) -> CrawlResult:
     """Tables of catalog/ keep their YAML schema: register them, then the partitions not yet registered."""
-    register_table(spark, table, settings.lake_root)
+    register_table(spark, table, settings.lake_root, settings.names)
     known = set()
     if table.format == "parquet" and table.partition_keys:
-        known = {row[0] for row in spark.sql(f"SHOW PARTITIONS {table.qualified_name}").collect()}
+        database = settings.names.database(table.layer)
+        known = {row[0] for row in spark.sql(f"SHOW PARTITIONS {database}.{table.name}").collect()}
     new = [leaf for leaf in folder.leaves if leaf and leaf not in known]
-    add_partitions(spark, table, [_partition_values(leaf) for leaf in new])
+    add_partitions(spark, table, [_partition_values(leaf) for leaf in new], settings.names)
     result = CrawlResult(table.qualified_name, folder.location, table.format, f"registered from catalog/{table.layer}")
     result.partitions_added = new if table.format == "parquet" else []
     return result

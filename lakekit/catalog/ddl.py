@@ -11,6 +11,7 @@ import re
 from lakekit.catalog.glue import PROJECTION_START, table_input
 from lakekit.catalog.model import TableDef, all_tables
 from lakekit.catalog.model import sql_quote as _quote
+from lakekit.core.names import Names
 
 _PROJECTION_START = PROJECTION_START
 # Set by CREATE EXTERNAL TABLE itself, or read by Spark only (Athena's Delta DDL takes table_type alone).
@@ -35,11 +36,14 @@ def _athena_properties(parameters: dict[str, str]) -> str:
     return "TBLPROPERTIES (\n  " + ",\n  ".join(f"{_quote(k)}={_quote(v)}" for k, v in properties.items()) + "\n)"
 
 
-def athena_ddl(table: TableDef, lake_root: str, projection_start: str = _PROJECTION_START) -> str:
-    """CREATE EXTERNAL TABLE for Athena: Parquet with partition projection, or Delta Lake (schema from its log)."""
+def athena_ddl(
+    table: TableDef, lake_root: str, projection_start: str = _PROJECTION_START, database: str | None = None
+) -> str:
+    """CREATE EXTERNAL TABLE for Athena: Parquet with partition projection, or Delta Lake (schema from its log),
+    in `database` (the environment's database of the table's layer; default the layer's name)."""
     spec = table_input(table, lake_root, projection_start)
     storage = spec["StorageDescriptor"]
-    name = f"`{table.layer}`.`{table.name}`"
+    name = f"`{database or table.layer}`.`{table.name}`"
     if spec["Parameters"].get("table_type") == "DELTA":
         return (
             f"CREATE EXTERNAL TABLE IF NOT EXISTS {name}\n"
@@ -58,11 +62,16 @@ def athena_ddl(table: TableDef, lake_root: str, projection_start: str = _PROJECT
 
 
 def athena_catalog_ddl(
-    lake_root: str, tables: list[TableDef] | None = None, projection_start: str = _PROJECTION_START
+    lake_root: str,
+    tables: list[TableDef] | None = None,
+    projection_start: str = _PROJECTION_START,
+    names: Names | None = None,
 ) -> list[str]:
-    """Every statement Athena needs for these tables (default: all of catalog/): databases first, then tables."""
+    """Every statement Athena needs for these tables (default: all of catalog/): databases first, then tables,
+    each in the environment's database of its layer (`names`, the jobs' rule; default the layer's name)."""
     tables = all_tables() if tables is None else tables
-    databases = sorted({t.layer for t in tables})
+    names = names or Names()
+    databases = sorted({names.database(t.layer) for t in tables})
     return [f"CREATE DATABASE IF NOT EXISTS `{db}`" for db in databases] + [
-        athena_ddl(t, lake_root, projection_start) for t in tables
+        athena_ddl(t, lake_root, projection_start, names.database(t.layer)) for t in tables
     ]

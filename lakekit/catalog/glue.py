@@ -100,6 +100,11 @@ def table_input(table: TableDef, lake_root: str, projection_start: str = PROJECT
     }
 
 
+def database_description(layer: str) -> str:
+    """The Glue database's description, the same whether a job or the deployment creates it."""
+    return f"The lake's {layer} layer (catalog/{layer}/)"
+
+
 def _comparable(table: dict[str, Any]) -> dict[str, Any]:
     """The parts of a Glue table (get_table's answer or a TableInput) that table_input sets."""
     storage = table.get("StorageDescriptor") or {}
@@ -164,38 +169,40 @@ class GlueCatalog:
                 return None
             raise
 
-    def ensure_database(self, name: str) -> None:
+    def ensure_database(self, name: str, layer: str | None = None) -> None:
         if name in self._ready:
             return
         if self._exists(f"get_database {name}", "get_database", Name=name) is None:
             self._call(
                 f"create_database {name}",
                 "create_database",
-                DatabaseInput={"Name": name, "Description": f"The lake's {name} layer (catalog/{name}/)"},
+                DatabaseInput={"Name": name, "Description": database_description(layer or name)},
             )
         self._ready.add(name)
 
-    def register_table(self, table: TableDef, lake_root: str) -> str:
-        """Create or update the table; returns what was done: created, updated or unchanged."""
-        self.ensure_database(table.layer)
+    def register_table(self, table: TableDef, lake_root: str, database: str | None = None) -> str:
+        """Create or update the table in `database` (the environment's database of its layer; default the
+        layer's name); returns what was done: created, updated or unchanged."""
+        database = database or table.layer
+        qualified = f"{database}.{table.name}"
+        self.ensure_database(database, table.layer)
         wanted = table_input(table, lake_root, self.projection_start)
-        found = self._exists(
-            f"get_table {table.qualified_name}", "get_table", DatabaseName=table.layer, Name=table.name
-        )
+        found = self._exists(f"get_table {qualified}", "get_table", DatabaseName=database, Name=table.name)
         if found is None:
-            self._call(
-                f"create_table {table.qualified_name}", "create_table", DatabaseName=table.layer, TableInput=wanted
-            )
+            self._call(f"create_table {qualified}", "create_table", DatabaseName=database, TableInput=wanted)
             return "created"
         if _comparable(found["Table"]) == _comparable(wanted):
             return "unchanged"
-        self._call(f"update_table {table.qualified_name}", "update_table", DatabaseName=table.layer, TableInput=wanted)
+        self._call(f"update_table {qualified}", "update_table", DatabaseName=database, TableInput=wanted)
         return "updated"
 
-    def add_partitions(self, table: TableDef, lake_root: str, values: list[dict[str, str]]) -> None:
+    def add_partitions(
+        self, table: TableDef, lake_root: str, values: list[dict[str, str]], database: str | None = None
+    ) -> None:
         """Register partitions of a Parquet table for Spark on Glue (Athena projects them and needs none)."""
         if table.format != "parquet" or not values:
             return
+        database = database or table.layer
         wanted = table_input(table, lake_root, self.projection_start)
         storage = wanted["StorageDescriptor"]
         inputs = []
@@ -209,9 +216,9 @@ class GlueCatalog:
             )
         for start in range(0, len(inputs), 100):  # the API takes 100 at a time
             answer = self._call(
-                f"batch_create_partition {table.qualified_name}",
+                f"batch_create_partition {database}.{table.name}",
                 "batch_create_partition",
-                DatabaseName=table.layer,
+                DatabaseName=database,
                 TableName=table.name,
                 PartitionInputList=inputs[start : start + 100],
             )
@@ -219,6 +226,6 @@ class GlueCatalog:
             if errors:
                 detail = errors[0]["ErrorDetail"]
                 raise CatalogError(
-                    f"Glue Data Catalog: partitions of {table.qualified_name}: {detail['ErrorCode']}: "
+                    f"Glue Data Catalog: partitions of {database}.{table.name}: {detail['ErrorCode']}: "
                     f"{detail.get('ErrorMessage')}"
                 )

@@ -1,4 +1,4 @@
-"""`lake tables`: every table of a lake with its layer, format, partitions, row count and last update."""
+"""`lake table list`: every table of a lake with its layer, format, partitions, row count and last update."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def _under(location: str, root: str) -> bool:
 
 
 def _crawled(spark, settings: Settings, skip: set[str]) -> list[TableInfo]:
-    """Tables in the metastore (made by `lake crawl`) whose files are under this lake root."""
+    """Tables in the metastore (made by `lake catalog crawl`) whose files are under this lake root."""
     from pyspark.errors import AnalysisException
 
     found = []

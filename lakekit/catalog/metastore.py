@@ -7,6 +7,7 @@ from functools import cache
 
 from lakekit.catalog.model import TableDef, all_tables
 from lakekit.catalog.model import sql_quote as _quote
+from lakekit.core.names import Names
 from lakekit.core.storage import storage_for
 
 
@@ -43,21 +44,23 @@ def same_location(registered: str | None, wanted: str) -> bool:
     return strip(registered) == strip(wanted)
 
 
-def register_table(spark, table: TableDef, lake_root: str) -> None:
-    """Create (or re-point) the table in the metastore, at its location under this lake root."""
+def register_table(spark, table: TableDef, lake_root: str, names: Names | None = None) -> None:
+    """Create (or re-point) the table in the metastore, at its location under this lake root, in the
+    environment's database of its layer (`names`; default: the layer's own name)."""
     location = table.location_under(lake_root)
-    if not _metastore(spark).databaseExists(table.layer):  # asked first: a statement is a SQL execution each run
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {table.layer}")
-    registered = registered_location(spark, table.layer, table.name)
+    database = (names or Names()).database(table.layer)
+    if not _metastore(spark).databaseExists(database):  # asked first: a statement is a SQL execution each run
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    registered = registered_location(spark, database, table.name)
     if same_location(registered, location):
         return
     if registered is not None:
         # External table pointing at another lake root: dropping it leaves every file in place.
-        spark.sql(f"DROP TABLE {table.qualified_name}")
+        spark.sql(f"DROP TABLE {database}.{table.name}")
     # An existing Delta table keeps its own properties (its features decide who can read it):
     # `lake table features` changes them, never a registration.
     existing_delta = table.format == "delta" and has_data(table, lake_root)
-    spark.sql(f"CREATE TABLE {table.qualified_name} {_definition(table, location, keep_properties=existing_delta)}")
+    spark.sql(f"CREATE TABLE {database}.{table.name} {_definition(table, location, keep_properties=existing_delta)}")
 
 
 def _definition(table: TableDef, location: str | None = None, keep_properties: bool = False) -> str:
@@ -74,20 +77,21 @@ def _definition(table: TableDef, location: str | None = None, keep_properties: b
     )
 
 
-def add_partitions(spark, table: TableDef, values: list[dict[str, str]]) -> None:
+def add_partitions(spark, table: TableDef, values: list[dict[str, str]], names: Names | None = None) -> None:
     """Register Hive-style partitions of a Parquet table after a write (Delta needs none)."""
     if table.format != "parquet" or not values:
         return
+    database = (names or Names()).database(table.layer)
     # Partitions already registered (a second export the same day, a rerun) need no ALTER TABLE.
-    names = _metastore(spark).listPartitionNames(table.layer, table.name, spark._jvm.scala.Option.empty())
-    known = {_partition_of(name) for name in names.mkString("\n").splitlines() if name}
+    listed = _metastore(spark).listPartitionNames(database, table.name, spark._jvm.scala.Option.empty())
+    known = {_partition_of(name) for name in listed.mkString("\n").splitlines() if name}
     values = [v for v in values if frozenset((k, str(x)) for k, x in v.items()) not in known]
     if not values:
         return
     specs = " ".join(
         "PARTITION (" + ", ".join(f"{k} = {_quote(str(v))}" for k, v in value.items()) + ")" for value in values
     )
-    spark.sql(f"ALTER TABLE {table.qualified_name} ADD IF NOT EXISTS {specs}")
+    spark.sql(f"ALTER TABLE {database}.{table.name} ADD IF NOT EXISTS {specs}")
 
 
 def _partition_of(name: str) -> frozenset[tuple[str, str]]:
@@ -114,11 +118,12 @@ def register(run, table: TableDef) -> None:
     definition with `lake catalog ddl`, see lakekit/catalog/glue.py), else Spark's own metastore."""
     glue = _glue_catalog(run)
     if glue is None:
-        register_table(run.spark, table, run.settings.lake_root)
+        register_table(run.spark, table, run.settings.lake_root, run.settings.names)
         return
-    action = glue.register_table(table, run.settings.lake_root)
+    database = run.settings.names.database(table.layer)
+    action = glue.register_table(table, run.settings.lake_root, database)
     if action != "unchanged":
-        run.say(f"Glue Data Catalog: {table.qualified_name} {action}")
+        run.say(f"Glue Data Catalog: {database}.{table.name} {action}")
     if table.format == "delta" and not has_data(table, run.settings.lake_root):
         # What Spark's CREATE TABLE does locally: an empty Delta table, with the YAML's schema and properties.
         run.spark.sql(
@@ -130,9 +135,9 @@ def register_partitions(run, table: TableDef, values: list[dict[str, str]]) -> N
     """Partitions a job wrote into a Parquet table, in the run's metastore."""
     glue = _glue_catalog(run)
     if glue is None:
-        add_partitions(run.spark, table, values)
+        add_partitions(run.spark, table, values, run.settings.names)
     else:
-        glue.add_partitions(table, run.settings.lake_root, values)
+        glue.add_partitions(table, run.settings.lake_root, values, run.settings.names.database(table.layer))
 
 
 def partition_dirs(location: str, keys: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
@@ -162,7 +167,9 @@ def has_data(table: TableDef, lake_root: str) -> bool:
     return bool(storage.list_files(location) or storage.list_dirs(location))
 
 
-def register_existing_tables(spark, lake_root: str, layers: list[str] | None = None) -> list[TableDef]:
+def register_existing_tables(
+    spark, lake_root: str, layers: list[str] | None = None, names: Names | None = None
+) -> list[TableDef]:
     """Register every catalog/ table written under this lake root, with its partitions; skip the others.
 
     A metastore that lost track of a lake (a new machine, a lake copied from elsewhere) gets it back.
@@ -171,7 +178,7 @@ def register_existing_tables(spark, lake_root: str, layers: list[str] | None = N
     for table in all_tables():
         if (layers and table.layer not in layers) or not has_data(table, lake_root):
             continue
-        register_table(spark, table, lake_root)
-        add_partitions(spark, table, partition_dirs(table.location_under(lake_root), table.partition_keys))
+        register_table(spark, table, lake_root, names)
+        add_partitions(spark, table, partition_dirs(table.location_under(lake_root), table.partition_keys), names)
         registered.append(table)
     return registered

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,12 +16,28 @@ import pytest
 from chispa import assert_df_equality
 
 from scripts.export_writer import Change, write_incremental_export
-from tests.cloud import REPO, aws_env, base_env, client, download_tree, run, upload_tree
+from tests.cloud import (
+    ENVIRONMENT,
+    REPO,
+    aws_env,
+    base_env,
+    client,
+    download_tree,
+    environment_aliases,
+    environment_names,
+    job_key,
+    make_stack_resources,
+    run,
+    run_workflow,
+    upload_tree,
+)
 from tests.helpers import read_table, run_campaign
+from tests.iam_recording import check_recording
 
 pytestmark = pytest.mark.aws
 
 ROOT = "s3a://lake/w"
+NAMES = environment_names()
 CAMPAIGN_TABLES = ["raw.user_campaign", "raw.campaign_info", "curated.campaign_tasks", "curated.campaign_task_progress"]
 # When and from which file the raw job read a record: they differ between any two runs.
 RUN_COLUMNS = ["_source_file", "_ingested_at"]
@@ -47,7 +62,7 @@ GLUE_ARGS = [
     "--conf",
     DELTA_CONF,
     "--additional-python-modules",
-    "s3://artifacts/campaign_lake-0.1.0-py3-none-any.whl",
+    "s3://artifacts/lakekit-0.1.0-py3-none-any.whl",
     "--enable-metrics",
     "true",
     "--enable-continuous-cloudwatch-log",
@@ -58,47 +73,21 @@ GLUE_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """A fresh venv holding only the wheel; pyspark, delta-spark, boto3 and PyYAML come from the dev venv's
-    site-packages through a .pth line (what Glue's runtime provides; installing them from pip's cache
-    instead takes about 77 s here). The dev venv's editable install is not seen: .pth files of a folder
-    added that way are not run."""
-    import pyspark
-
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = out.glob("campaign_lake-*.whl")
-    venv = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    (site / "_glue_runtime.pth").write_text(str(Path(pyspark.__file__).parents[1]) + "\n")
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
-        check=True,
-        capture_output=True,
-    )
-    return venv
-
-
-@pytest.fixture(scope="module")
 def lake(moto, venv, tmp_path_factory):
-    """The campaign, from the wheel: one job script as Glue runs it, then the workflow (`lake` from the wheel)."""
+    """The campaign, from the wheel: one job script as Glue runs it, then the workflow (`lake` from the wheel), each
+    job in its own process signing with its own key, in the environment's Glue databases the stack makes."""
     s3 = client(moto.endpoint, "s3")
     s3.create_bucket(Bucket="lake")
+    make_stack_resources(moto.endpoint)
     upload_tree(s3, REPO / "samples" / "landing", "lake", "w/landing")
     home, cwd = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("cwd")
     env = {**base_env(home), **aws_env(moto.endpoint), "PATH": f"{venv / 'bin'}:{base_env(home)['PATH']}"}
+    env["LAKE_ENVIRONMENT"] = ENVIRONMENT
     site = next((venv / "lib").glob("python3*/site-packages"))
     script = site / "jobs" / "raw_user_campaign.py"
     argv = [str(script), "--JOB_NAME", "raw_user_campaign", "--env", "aws", "--lake_root", ROOT, *GLUE_ARGS]
-    first = run([str(venv / "bin" / "python"), *argv], env, cwd)
-    workflow = run(
-        [str(venv / "bin" / "lake"), "workflow", "run", "campaign", "--env", "aws", "--lake-root", ROOT], env, cwd
-    )
+    first = run([str(venv / "bin" / "python"), *argv], {**env, "AWS_ACCESS_KEY_ID": job_key("raw_user_campaign")}, cwd)
+    workflow = run_workflow(venv, env, cwd, "campaign", ROOT)
     return {
         "s3": s3,
         "env": env,
@@ -149,31 +138,27 @@ def test_every_piece_of_state_is_on_s3_and_nothing_on_the_driver(lake, tmp_path)
     assert {k.split("/")[0] for k in keys} == {"landing", "raw", "curated", "quarantine", "_state", "_warehouse"}
     assert [k for k in keys if k.startswith("_warehouse")] == ["_warehouse/"]
     assert list(lake["cwd"].iterdir()) == []  # no metastore, derby.log, warehouse or lake on the driver
-    assert "Glue Data Catalog: raw.user_campaign created" in lake["out"]
+    assert f"Glue Data Catalog: {NAMES.database('raw')}.user_campaign created" in lake["out"]
 
 
 def test_the_jobs_registered_the_tables_in_glue_for_athena_and_spark(lake, moto):
     glue = client(moto.endpoint, "glue")
-    raw = glue.get_table(DatabaseName="raw", Name="user_campaign")["Table"]
+    raw = glue.get_table(DatabaseName=NAMES.database("raw"), Name="user_campaign")["Table"]
     assert raw["StorageDescriptor"]["Location"] == "s3a://lake/w/raw/user_campaign/"
     assert raw["Parameters"]["projection.enabled"] == "true"
     assert raw["Parameters"]["storage.location.template"] == "s3a://lake/w/raw/user_campaign/p_date=${p_date}/"
     today = datetime.now(UTC).date().isoformat()
-    partitions = glue.get_partitions(DatabaseName="raw", TableName="user_campaign")["Partitions"]
+    partitions = glue.get_partitions(DatabaseName=NAMES.database("raw"), TableName="user_campaign")["Partitions"]
     assert [p["Values"] for p in partitions] == [[today]]
     for name in ("campaign_tasks", "campaign_task_progress"):
-        table = glue.get_table(DatabaseName="curated", Name=name)["Table"]
+        table = glue.get_table(DatabaseName=NAMES.database("curated"), Name=name)["Table"]
         assert table["Parameters"]["table_type"] == "DELTA"
         assert table["StorageDescriptor"]["Location"] == f"s3a://lake/w/curated/{name}/"
 
 
 def _noop_reads(lake, moto) -> tuple[dict[str, int], str]:
     moto.counts.clear()
-    result = run(
-        [str(lake["venv"] / "bin" / "lake"), "workflow", "run", "campaign", "--env", "aws", "--lake-root", ROOT],
-        lake["env"],
-        lake["cwd"],
-    )
+    result = run_workflow(lake["venv"], lake["env"], lake["cwd"], "campaign", ROOT)
     return moto.reads(), result.stdout
 
 
@@ -192,11 +177,7 @@ def test_a_run_with_nothing_new_makes_the_same_s3_reads_after_3_exports_as_after
     after_3, out = _noop_reads(lake, moto)
     assert "SparkSession started" not in out  # known from the lake's state: no JVM at all
     _land_incrementals(lake, tmp_path, 27)
-    applied = run(
-        [str(lake["venv"] / "bin" / "lake"), "workflow", "run", "campaign", "--env", "aws", "--lake-root", ROOT],
-        lake["env"],
-        lake["cwd"],
-    )
+    applied = run_workflow(lake["venv"], lake["env"], lake["cwd"], "campaign", ROOT)
     assert "export 27/27" in applied.stdout
     after_30, out = _noop_reads(lake, moto)
     assert "SparkSession started" not in out
@@ -225,13 +206,13 @@ def test_a_lake_root_that_cannot_be_used_is_one_line_and_nothing_is_written(lake
     env = {k: v for k, v in {**lake["env"], **env_change}.items() if v is not None}
     before = download_tree(lake["s3"], "lake", "w", Path(lake["home"]) / "before")
     result = subprocess.run(
-        [str(lake["venv"] / "bin" / "lake"), "run", "raw_user_campaign", "--env", "aws", "--lake-root", root],
+        [str(lake["venv"] / "bin" / "lake"), "job", "run", "raw_user_campaign", "--env", "aws", "--lake-root", root],
         env=env,
         cwd=lake["cwd"],
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 2
+    assert result.returncode == 1  # a handled failure: the lake root cannot be used
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith(message)
     assert download_tree(lake["s3"], "lake", "w", Path(lake["home"]) / "after") == before
@@ -264,3 +245,8 @@ def test_spark_without_delta_fails_at_start_naming_the_conf_to_add(venv, moto, t
         "spark.sql.catalog.spark_catalog not set): add the job parameter --conf with the value "
         f"'{DELTA_CONF}'"
     ) in lines[-1], result.stdout[-3000:]
+
+
+def test_every_request_a_job_made_is_in_the_recording_deploy_check_evaluates(lake, moto):
+    """Last in this file: every request of the jobs above is a known IAM request in deploy/iam/calls.jsonl."""
+    check_recording(moto.requests, bucket="lake", lake_prefix="w", aliases=environment_aliases())

@@ -38,6 +38,24 @@ def stack_names(conf) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def physical(conf):
+    """physical(kind, name): the first environment's name of a resource, as conf/aws.yaml's names.templates spell
+    it (read from the file with str.format, not through lakekit.core.names)."""
+    environment = next(iter(conf["deploy"]["environments"]))
+    placeholders = {"database": "layer", "serving_table": "table", "stream": "stream", "job": "job"}
+    placeholders |= {"workflow": "workflow"}
+
+    def name(kind: str, logical: str | None = None) -> str:
+        fixed = ((conf["names"].get("fixed") or {}).get(kind) or {}).get(logical)
+        if fixed:
+            return fixed
+        values = {"environment": environment, **({placeholders[kind]: logical} if kind in placeholders else {})}
+        return conf["names"]["templates"][kind].format(**values)
+
+    return name
+
+
+@pytest.fixture(scope="session")
 def templates(cdk_out, stack_names) -> dict[str, dict]:
     return {name: json.loads((cdk_out / f"{name}.template.json").read_text()) for name in stack_names}
 

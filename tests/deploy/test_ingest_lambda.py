@@ -13,7 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.servers import MotoServer
+from tests.cloud import aws_env, moto_server
+from tests.iam_recording import check_recording
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "dist" / "ingest-lambda"
@@ -68,22 +69,23 @@ def proxy_event(body: dict, gateway_key: str | None, header_key: str | None = No
 
 @pytest.fixture
 def moto():
-    server = MotoServer()
-    yield server
-    server.stop()
+    """moto behind the recording layer of the cloud tests: every request the function makes is checked against
+    deploy/iam/calls.jsonl, which tests/deploy/test_iam.py evaluates against the function's role."""
+    yield from moto_server()
 
 
 def test_the_bundled_handler_puts_gateway_checked_events_on_kinesis_and_refuses_the_rest(moto):
     if not (BUNDLE / "ingest_handler.py").exists():
         pytest.fail("dist/ingest-lambda is missing: run `make ingest-bundle` (make deploy-check does)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    env.update(moto.env, AWS_ENDPOINT_URL=moto.endpoint, LAKE_KINESIS_STREAMS=json.dumps({"orders": KINESIS_NAME}))
+    env.update(aws_env(moto.endpoint), LAKE_KINESIS_STREAMS=json.dumps({"orders": KINESIS_NAME}))
+    env["AWS_ACCESS_KEY_ID"] = "lambda.ingest"  # its requests are the ingest function role's (deploy/iam)
     kinesis = boto3.client(
         "kinesis",
         endpoint_url=moto.endpoint,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
     )
     kinesis.create_stream(StreamName=KINESIS_NAME, ShardCount=1)
     kinesis.get_waiter("stream_exists").wait(StreamName=KINESIS_NAME)
@@ -126,3 +128,4 @@ def test_the_bundled_handler_puts_gateway_checked_events_on_kinesis_and_refuses_
         ("pk-1", "ingestion-dev"),
     ]
     assert [r["PartitionKey"] for r in records] == ["user7", "user7", "pk-1"]
+    check_recording(moto.requests, aliases={f"stream/{KINESIS_NAME}": "stream/{kinesis:orders}"})

@@ -50,8 +50,12 @@ def lake_bucket(templates, stack_names) -> str:
 
 
 @pytest.fixture(scope="session")
-def glue_jobs(resources) -> dict[str, dict]:
-    return {p["Name"]: p for p in of_type(resources, "AWS::Glue::Job").values()}
+def glue_jobs(resources, physical) -> dict[str, dict]:
+    """{registry job name: its Glue job}, each found under the environment's physical name."""
+    deployed = {p["Name"]: p for p in of_type(resources, "AWS::Glue::Job").values()}
+    scripts = sorted(p.stem for p in (REPO / "jobs").glob("*.py") if not p.name.startswith("_"))
+    assert sorted(deployed) == sorted(physical("job", job) for job in scripts)
+    return {job: deployed[physical("job", job)] for job in scripts}
 
 
 # ---------------------------------------------------------------------------------------------------- jobs
@@ -68,7 +72,7 @@ def test_every_job_runs_the_wheel_with_delta_bookmarks_and_the_lake_root(glue_jo
     for name, job in glue_jobs.items():
         arguments = {k: render(v) for k, v in job["DefaultArguments"].items()}
         assert re.fullmatch(
-            rf"s3://\$\{{{lake_bucket}\}}/artifacts/[0-9a-f]{{16}}/campaign_lake-{re.escape(version)}-py3-none-any\.whl",
+            rf"s3://\$\{{{lake_bucket}\}}/artifacts/[0-9a-f]{{16}}/lakekit-{re.escape(version)}-py3-none-any\.whl",
             arguments["--additional-python-modules"],
         ), name
         assert arguments["--datalake-formats"] == "delta", name
@@ -105,43 +109,46 @@ def _triggers(resources) -> dict[str, dict]:
     return {p["Name"]: p for p in of_type(resources, "AWS::Glue::Trigger").values()}
 
 
-def test_every_workflow_runs_its_jobs_in_the_registry_order(resources):
+def test_every_workflow_runs_its_jobs_in_the_registry_order(resources, physical):
     triggers = _triggers(resources)
     workflows = {p["Name"]: p for p in of_type(resources, "AWS::Glue::Workflow").values()}
-    assert sorted(workflows) == sorted(registry.workflows())
-    for name, steps in registry.workflows().items():
+    assert sorted(workflows) == sorted(physical("workflow", w) for w in registry.workflows())
+    for logical, steps in registry.workflows().items():
+        name = physical("workflow", logical)
         assert workflows[name]["MaxConcurrentRuns"] == 1
         start = triggers[f"{name}-start"]
         assert start["WorkflowName"] == name
-        assert [a["JobName"] for a in start["Actions"]] == [steps[0].job]
+        assert [a["JobName"] for a in start["Actions"]] == [physical("job", steps[0].job)]
         for previous, step in zip(steps, steps[1:], strict=False):
             trigger = triggers[f"{name}-after-{previous.job}"]
             assert trigger["Type"] == "CONDITIONAL" and trigger["WorkflowName"] == name
             assert trigger["Predicate"]["Conditions"] == [
-                {"JobName": previous.job, "LogicalOperator": "EQUALS", "State": "SUCCEEDED"}
+                {"JobName": physical("job", previous.job), "LogicalOperator": "EQUALS", "State": "SUCCEEDED"}
             ]
             assert trigger["Actions"] == [
                 {
-                    "JobName": step.job,
+                    "JobName": physical("job", step.job),
                     **({"Arguments": {f"--{k}": v for k, v in step.args.items()}} if step.args else {}),
                 }
             ]
     assert len(triggers) == sum(len(steps) for steps in registry.workflows().values())
 
 
-def test_users_runs_daily_at_0130_utc(resources):
-    start = _triggers(resources)["users-start"]
+def test_users_runs_daily_at_0130_utc(resources, physical):
+    users = physical("workflow", "users")
+    start = _triggers(resources)[f"{users}-start"]
     assert (start["Type"], start["Schedule"], start["StartOnCreation"]) == ("SCHEDULED", "cron(30 1 * * ? *)", True)
-    users_daily = _triggers(resources)["users-after-ingest_users"]
-    assert users_daily["Actions"] == [{"JobName": "users_daily", "Arguments": {"--date": "ingested"}}]
+    users_daily = _triggers(resources)[f"{users}-after-ingest_users"]
+    assert users_daily["Actions"] == [{"JobName": physical("job", "users_daily"), "Arguments": {"--date": "ingested"}}]
 
 
-def test_every_conf_schedule_of_a_deployed_workflow_is_deployed(resources, conf):
+def test_every_conf_schedule_of_a_deployed_workflow_is_deployed(resources, conf, physical):
     """Schedules of workflows the registry has; one whose workflow is not there yet is not deployed."""
     triggers = _triggers(resources)
     rules = [render(r.get("ScheduleExpression", "")) for r in of_type(resources, "AWS::Events::Rule").values()]
-    for name, schedule in conf["deploy"]["schedules"].items():
-        if name not in registry.workflows():
+    for logical, schedule in conf["deploy"]["schedules"].items():
+        name = physical("workflow", logical)
+        if logical not in registry.workflows():
             assert f"{name}-start" not in triggers
             continue
         if schedule.get("dynamodb_exports"):
@@ -158,32 +165,51 @@ def _state_machine(resources) -> tuple[dict, dict]:
     return properties, json.loads(render(properties["DefinitionString"]))
 
 
-def test_campaign_hourly_exports_both_tables_incrementally_then_starts_its_workflow(resources, template):
+def test_campaign_hourly_exports_both_tables_incrementally_then_starts_its_workflow(resources, template, physical):
+    """The shape; tests/deploy/test_export_windows.py runs the windows through it."""
     properties, definition = _state_machine(resources)
     assert definition["QueryLanguage"] == "JSONata"
     window, exports = definition["States"]["Export window"], definition["States"]["Export tables"]
     assert definition["StartAt"] == "Export window" and window["Next"] == "Export tables"
-    assert exports["Next"] == "Start workflow campaign"
+    assert exports["Next"] == "Anything exported?"
     run = definition["States"]["Start workflow campaign"]
     assert run["Resource"].endswith(":states:::aws-sdk:glue:startWorkflowRun")
-    assert run["Arguments"] == {"Name": "campaign"} and run.get("End") is True
+    assert run["Arguments"] == {"Name": physical("workflow", "campaign")} and run.get("End") is True
     exported = {}
     for branch in exports["Branches"]:
-        first = branch["States"][branch["StartAt"]]
-        assert first["Resource"].endswith(":states:::aws-sdk:dynamodb:exportTableToPointInTime")
-        arguments = first["Arguments"]
+        states = branch["States"]
+        resources_ = sorted(
+            s["Resource"].rsplit(":", 2)[-2] + ":" + s["Resource"].rsplit(":", 1)[-1]
+            for s in states.values()
+            if s["Type"] == "Task"
+        )
+        assert resources_ == [
+            "dynamodb:describeExport",
+            "dynamodb:exportTableToPointInTime",
+            "s3:getObject",
+            "s3:listObjectsV2",
+            "s3:putObject",
+        ]
+        assert states[branch["StartAt"]]["Resource"].endswith(":states:::aws-sdk:s3:listObjectsV2")
+        (export,) = [s for s in states.values() if s.get("Resource", "").endswith("exportTableToPointInTime")]
+        arguments = export["Arguments"]
         exported[arguments["S3Prefix"]] = arguments
         assert arguments["ExportType"] == "INCREMENTAL_EXPORT"
         assert arguments["IncrementalExportSpecification"]["ExportViewType"] == "NEW_AND_OLD_IMAGES"
-        # One wait, one describe, one choice: the loop test_an_export_is_asked_once_per_window... follows.
-        kinds = sorted(s["Type"] for s in branch["States"].values())
-        assert kinds == ["Choice", "Fail", "Succeed", "Task", "Task", "Wait"]
     assert sorted(exported) == ["lake/landing/dynamodb/campaignInfo", "lake/landing/dynamodb/user_Campaign"]
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
             "ScheduleExpression": "cron(0 * * * ? *)",
-            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("campaignExportThenRun")}})],
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Ref": Match.string_like_regexp("campaignExportThenRun")},
+                        # The scheduled event's "time" (test_export_windows.py: its format), passed as {"time": ...}
+                        "InputTransformer": {"InputPathsMap": {"time": "$.time"}, "InputTemplate": '{"time":<time>}'},
+                    }
+                )
+            ],
         },
     )
 
@@ -199,42 +225,6 @@ def jsonata(template: str, states_input: dict) -> Any:
     return program.evaluate(None, frame)
 
 
-@pytest.mark.parametrize(
-    ("scheduled", "window"),
-    [
-        ("2026-11-30T11:00:20Z", ("2026-11-30T10:00:00.000Z", "2026-11-30T11:00:00.000Z")),
-        ("2026-11-30T11:00:00Z", ("2026-11-30T10:00:00.000Z", "2026-11-30T11:00:00.000Z")),
-        ("2027-01-01T00:00:05Z", ("2026-12-31T23:00:00.000Z", "2027-01-01T00:00:00.000Z")),
-    ],
-)
-def test_the_export_window_is_the_hour_before_the_scheduled_time(resources, scheduled, window):
-    _, definition = _state_machine(resources)
-    outputs = definition["States"]["Export window"]["Output"]
-    assert (jsonata(outputs["from"], {"time": scheduled}), jsonata(outputs["to"], {"time": scheduled})) == window
-
-
-def _next_after(choice: dict, status: str) -> str:
-    taken = [c["Next"] for c in choice["Choices"] if jsonata(c["Condition"], {"status": status})]
-    return taken[0] if taken else choice["Default"]
-
-
-def test_an_export_is_asked_once_per_window_and_table_and_waited_for_until_it_completes(resources):
-    _, definition = _state_machine(resources)
-    window = {"from": "2026-11-30T10:00:00.000Z", "to": "2026-11-30T11:00:00.000Z"}
-    tokens = set()
-    for branch in definition["States"]["Export tables"]["Branches"]:
-        export = branch["States"][branch["StartAt"]]
-        token = export["Arguments"]["ClientToken"]
-        # A retry within one window sends the same token (DynamoDB starts one export); the next hour another.
-        tokens.add(jsonata(token, window))
-        assert jsonata(token, window) != jsonata(token, {"to": "2026-11-30T12:00:00.000Z"})
-        choice = next(s for s in branch["States"].values() if s["Type"] == "Choice")
-        assert _next_after(choice, "IN_PROGRESS") == export["Next"]
-        assert branch["States"][_next_after(choice, "COMPLETED")]["Type"] == "Succeed"
-        assert branch["States"][_next_after(choice, "FAILED")]["Type"] == "Fail"
-    assert len(tokens) == 2
-
-
 def test_failures_alarm_through_eventbridge_and_sns(template, glue_jobs):
     template.has_resource_properties(
         "AWS::Events::Rule",
@@ -242,7 +232,10 @@ def test_failures_alarm_through_eventbridge_and_sns(template, glue_jobs):
             "EventPattern": {
                 "source": ["aws.glue"],
                 "detail-type": ["Glue Job State Change"],
-                "detail": {"state": ["FAILED", "TIMEOUT", "ERROR"], "jobName": sorted(glue_jobs)},
+                "detail": {
+                    "state": ["FAILED", "TIMEOUT", "ERROR"],
+                    "jobName": sorted(j["Name"] for j in glue_jobs.values()),
+                },
             },
             "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Failures")}})],
         },
@@ -268,15 +261,16 @@ def _catalog_yamls() -> list[dict]:
     ]
 
 
-def test_every_catalog_table_is_in_the_glue_catalog(resources, lake_bucket):
+def test_every_catalog_table_is_in_the_glue_catalog(resources, lake_bucket, physical):
     specs = _catalog_yamls()
     assert specs
     tables = {(p["DatabaseName"], p["TableInput"]["Name"]): p for p in of_type(resources, "AWS::Glue::Table").values()}
-    assert sorted(tables) == sorted((s["layer"], s["name"]) for s in specs)
+    assert sorted(tables) == sorted((physical("database", s["layer"]), s["name"]) for s in specs)
     databases = {p["DatabaseInput"]["Name"] for p in of_type(resources, "AWS::Glue::Database").values()}
-    assert databases == {s["layer"] for s in specs} >= {"raw", "curated"}
+    assert {s["layer"] for s in specs} >= {"raw", "curated"}
+    assert databases == {physical("database", s["layer"]) for s in specs}
     for spec in specs:
-        table = tables[(spec["layer"], spec["name"])]["TableInput"]
+        table = tables[(physical("database", spec["layer"]), spec["name"])]["TableInput"]
         storage = table["StorageDescriptor"]
         assert render(storage["Location"]) == f"s3://${{{lake_bucket}}}/lake/{spec['location']}/"
         columns = [c["Name"] for c in storage["Columns"]]
@@ -301,20 +295,21 @@ def _streams(conf) -> list[str]:
     return sorted(set(declared) | set(conf["deploy"]["streams"]["names"]))
 
 
-def test_every_stream_has_an_encrypted_kinesis_stream_and_a_delivery_into_landing(resources, conf, lake_bucket):
-    prefix = (conf.get("serve") or {}).get("kinesis", {}).get("stream_prefix", "lake-")
+def test_every_stream_has_an_encrypted_kinesis_stream_and_a_delivery_into_landing(
+    resources, conf, lake_bucket, physical
+):
     kinesis = {p["Name"]: p for p in of_type(resources, "AWS::Kinesis::Stream").values()}
     deliveries = {
         p["DeliveryStreamName"]: p for p in of_type(resources, "AWS::KinesisFirehose::DeliveryStream").values()
     }
-    assert sorted(kinesis) == [f"{prefix}{s}" for s in _streams(conf)] == sorted(deliveries)
+    assert sorted(kinesis) == [physical("stream", s) for s in _streams(conf)] == sorted(deliveries)
     assert {"orders", "retail"} <= set(_streams(conf))
     for stream in _streams(conf):
-        assert kinesis[f"{prefix}{stream}"]["StreamEncryption"] == {
+        assert kinesis[physical("stream", stream)]["StreamEncryption"] == {
             "EncryptionType": "KMS",
             "KeyId": "alias/aws/kinesis",
         }
-        delivery = deliveries[f"{prefix}{stream}"]
+        delivery = deliveries[physical("stream", stream)]
         assert delivery["DeliveryStreamType"] == "KinesisStreamAsSource"
         s3 = delivery["ExtendedS3DestinationConfiguration"]
         assert render(s3["BucketARN"]) == f"${{{lake_bucket}.Arn}}"
@@ -339,9 +334,12 @@ def test_the_ingest_api_requires_a_key_and_has_a_usage_plan(template, resources)
 # ------------------------------------------------------------------------------------------------- serving
 
 
-def test_serving_tables_on_demand_with_recovery_and_encryption(resources):
+def test_serving_tables_on_demand_with_recovery_and_encryption(resources, physical):
     """One table per catalog/serving/*.yaml, with its keys and local secondary indexes."""
-    tables = {p["TableName"]: p for p in of_type(resources, "AWS::DynamoDB::Table").values()}
+    by_name = {p["TableName"]: p for p in of_type(resources, "AWS::DynamoDB::Table").values()}
+    declared = [p.stem for p in (REPO / "catalog" / "serving").glob("*.yaml")]
+    assert sorted(by_name) == sorted(physical("serving_table", t) for t in declared)
+    tables = {t: by_name[physical("serving_table", t)] for t in declared}
     keys = {name: [(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]] for name, t in tables.items()}
     assert keys == {
         "consumer_complaints": [("complaint_id", "HASH")],
@@ -367,14 +365,16 @@ def test_serving_tables_on_demand_with_recovery_and_encryption(resources):
         assert table["SSESpecification"]["SSEEnabled"] is True, name
 
 
-def test_each_load_job_may_write_its_serving_tables_and_no_other(templates, stack_names):
+def test_each_load_job_may_write_its_serving_tables_and_no_other(templates, stack_names, physical):
     written = {}
     for logical, statement in _allow_statements({stack_names[0]: templates[stack_names[0]]}):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if "dynamodb:BatchWriteItem" in actions:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             written[logical] = sorted(render(r).rsplit("table/", 1)[1] for r in resources)
-    assert sorted(written.values()) == [["Customers", "Invoices"], ["consumer_complaints"]], written
+    expected = [[physical("serving_table", "Customers"), physical("serving_table", "Invoices")]]
+    expected.append([physical("serving_table", "consumer_complaints")])
+    assert sorted(written.values()) == sorted(expected), written
     assert any("loadretaildynamodb" in logical.lower() for logical in written), written
 
 
@@ -465,7 +465,7 @@ def test_the_wheel_carries_no_deploy_code():
     import zipfile
 
     version = re.search(r'version="([^"]+)"', (REPO / "setup.py").read_text()).group(1)
-    wheel = REPO / "dist" / f"campaign_lake-{version}-py3-none-any.whl"
+    wheel = REPO / "dist" / f"lakekit-{version}-py3-none-any.whl"
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("lakekit/") for n in names)
     assert not any(n.startswith(("deploy/", "tests/")) for n in names)

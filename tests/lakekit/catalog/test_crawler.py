@@ -136,7 +136,7 @@ def test_json_folder_crawl_through_the_cli(spark, lake_root, tmp_path, capsys, d
     write_json(events / "dt=2026-11-20" / "region=eu", [{"event_id": "e1", "value": 1}, {"event_id": "e2"}])
     write_json(events / "dt=2026-11-21" / "region=us", [{"event_id": "e3", "value": 3}])
 
-    assert cli.main(["crawl", str(events), "--database", "ext", "--lake-root", lake_root]) == 0
+    assert cli.main(["catalog", "crawl", str(events), "--database", "ext", "--lake-root", lake_root]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"ext.events: created (json, {events}); 2 partition(s) added",
     ]
@@ -154,8 +154,8 @@ def test_json_folder_crawl_through_the_cli(spark, lake_root, tmp_path, capsys, d
 
     write_json(events / "dt=2026-11-22" / "region=eu", [{"event_id": "e4", "value": "high", "source": "app"}])
     write_json(events / "dt=2026-11-22" / "region=us", [{"event_id": "e5", "value": 5, "source": "web"}])
-    # A drift is an exit status a script can test: 3 (2 is a folder that could not be crawled).
-    assert cli.main(["crawl", str(events), "--database", "ext", "--lake-root", lake_root]) == 3
+    # A drift is a handled failure: exit status 1, and stderr says which table.
+    assert cli.main(["catalog", "crawl", str(events), "--database", "ext", "--lake-root", lake_root]) == 1
     out, err = capsys.readouterr()
     assert err == "lake: schema drift in ext.events: not applied (see above)\n"
     assert out.splitlines() == [

@@ -152,3 +152,24 @@ def test_an_unreachable_glue_api_is_one_line_naming_the_endpoint_settings():
     ) as raised:
         GlueCatalog(client).register_table(load_table("raw.users"), ROOT)
     assert "\n" not in str(raised.value)
+
+
+def test_a_job_registers_its_tables_in_the_environments_databases(glue, monkeypatch):
+    """metastore.register on Glue: the run's names (conf names:, a deployed job's --names) give the database."""
+    from types import SimpleNamespace
+
+    from lakekit.catalog import metastore
+    from lakekit.core.names import Names
+
+    monkeypatch.setattr(metastore, "_glue", lambda: GlueCatalog(glue))
+    names = Names.from_conf({"templates": {"database": "{environment}_{layer}"}}, environment="dev")
+    said = []
+    run = SimpleNamespace(settings=SimpleNamespace(metastore="glue", lake_root=ROOT, names=names), say=said.append)
+    table = load_table("raw.user_campaign")
+    metastore.register(run, table)
+    metastore.register_partitions(run, table, [{"p_date": "2026-11-20"}])
+    assert [d["Name"] for d in glue.get_databases()["DatabaseList"]] == ["dev_raw"]
+    assert glue.get_database(Name="dev_raw")["Database"]["Description"] == "The lake's raw layer (catalog/raw/)"
+    partitions = glue.get_partitions(DatabaseName="dev_raw", TableName="user_campaign")["Partitions"]
+    assert [p["Values"] for p in partitions] == [["2026-11-20"]]
+    assert said == ["Glue Data Catalog: dev_raw.user_campaign created"]
