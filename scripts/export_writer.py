@@ -1,4 +1,13 @@
-"""Write DynamoDB exports exactly as AWS lays them out in S3, for samples, tests and benchmarks."""
+"""Write DynamoDB exports as AWS lays them out in S3, for samples, tests and benchmarks.
+
+An export is requested with S3Prefix = the table's landing folder (landing/dynamodb/<table>), so its
+manifests are under <prefix>/AWSDynamoDB/<ExportId>/ and manifest-files.json names each data file by its
+S3 key, `<prefix>/AWSDynamoDB/<ExportId>/data/<name>.json.gz` (layout OWN) or the prefix's shared data
+folder `<prefix>/AWSDynamoDB/data/<name>.json.gz` (layout SHARED), with its itemCount, md5Checksum
+(base64 of the MD5 of the stored .json.gz bytes) and etag (S3's single-part ETag: the hex MD5). A full
+export writes an empty (zero-byte) file for each empty partition. Where this comes from, and what is
+inferred rather than recorded: docs/dynamodb_exports.md.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 FULL, INCREMENTAL = "FULL_EXPORT", "INCREMENTAL_EXPORT"
+OWN, SHARED = "own", "shared"  # data files in <ExportId>/data/, or in the prefix's AWSDynamoDB/data/
+BUCKET = "lake-landing"
 
 
 def ddb_encode(value: Any) -> dict[str, Any]:
@@ -74,32 +85,57 @@ class ExportFolder:
     export_id: str
     path: Path
     lines: list[str] = field(default_factory=list)
+    data_files: list[Path] = field(default_factory=list)
+
+
+def s3_prefix_for(table: str) -> str:
+    """The S3Prefix the export is requested with: the table's landing folder, relative to the lake root
+    (in the deployment <lake prefix>/landing/dynamodb/<table>)."""
+    return f"landing/dynamodb/{table}"
 
 
 def _write(
-    folder: Path, table: str, export_id: str, summary: dict[str, Any], lines: list[str], files: int, complete: bool
+    folder: Path,
+    table: str,
+    export_id: str,
+    summary: dict[str, Any],
+    chunks: list[list[str]],
+    complete: bool,
+    layout: str,
 ) -> ExportFolder:
-    data = folder / "data"
+    if layout not in (OWN, SHARED):
+        raise ValueError(f"layout must be {OWN!r} or {SHARED!r}, not {layout!r}")
+    prefix = s3_prefix_for(table)
+    data_key = f"AWSDynamoDB/{export_id}/data" if layout == OWN else "AWSDynamoDB/data"
+    data = folder.parent.parent / data_key  # folder is <table>/AWSDynamoDB/<ExportId>
     data.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "_started").write_text("")
-    manifest = []
-    chunks = [lines[i::files] for i in range(files)] if lines else [[]]
+    manifest, files = [], []
     for index, chunk in enumerate(chunks):
         name = hashlib.sha1(f"{export_id}-{index}".encode()).hexdigest()[:26] + ".json.gz"
         payload = "".join(line + "\n" for line in chunk).encode()
-        (data / name).write_bytes(gzip.compress(payload, compresslevel=6, mtime=0))
+        stored = gzip.compress(payload, compresslevel=6, mtime=0) if chunk else b""
+        (data / name).write_bytes(stored)
+        files.append(data / name)
+        digest = hashlib.md5(stored)
         manifest.append(
             {
                 "itemCount": len(chunk),
-                "md5Checksum": base64.b64encode(hashlib.md5(payload).digest()).decode(),
-                "etag": hashlib.md5(payload).hexdigest() + "-1",
-                "dataFileS3Key": f"exports/AWSDynamoDB/{export_id}/data/{name}",
+                "md5Checksum": base64.b64encode(digest.digest()).decode(),
+                "etag": digest.hexdigest(),
+                "dataFileS3Key": f"{prefix}/{data_key}/{name}",
             }
         )
     (folder / "manifest-files.json").write_text("".join(json.dumps(m) + "\n" for m in manifest))
     if complete:  # AWS writes the summary last; without it the export is still being written
         (folder / "manifest-summary.json").write_text(json.dumps(summary, indent=3))
-    return ExportFolder(table, export_id, folder, lines)
+    return ExportFolder(table, export_id, folder, [line for chunk in chunks for line in chunk], files)
+
+
+def _chunks(lines: list[str], files: int, empty_files: int = 0) -> list[list[str]]:
+    """`lines` dealt over `files` files (one file at least), then `empty_files` empty ones."""
+    return [lines[i :: max(1, files)] for i in range(max(1, files))] + [[] for _ in range(empty_files)]
 
 
 def _summary(table: str, export_id: str, count: int, export_type: str, **times: str) -> dict[str, Any]:
@@ -110,11 +146,11 @@ def _summary(table: str, export_id: str, count: int, export_type: str, **times: 
         "tableArn": arn,
         "tableId": hashlib.md5(table.encode()).hexdigest(),
         **times,
-        "s3Bucket": "lake-landing",
-        "s3Prefix": "exports",
+        "s3Bucket": BUCKET,
+        "s3Prefix": s3_prefix_for(table),
         "s3SseAlgorithm": "AES256",
         "s3SseKmsKeyId": None,
-        "manifestFilesS3Key": f"exports/AWSDynamoDB/{export_id}/manifest-files.json",
+        "manifestFilesS3Key": f"{s3_prefix_for(table)}/AWSDynamoDB/{export_id}/manifest-files.json",
         "billedSizeBytes": 0,
         "itemCount": count,
         "outputFormat": "DYNAMODB_JSON",
@@ -132,8 +168,13 @@ def write_full_export(
     files: int = 1,
     complete: bool = True,
     export_id: str | None = None,
+    layout: str = OWN,
+    empty_files: int = 0,
 ) -> ExportFolder:
-    """A FULL_EXPORT of `items` under landing/dynamodb/<table>/AWSDynamoDB/<id>/; `extra_lines` go in as they are."""
+    """A FULL_EXPORT of `items` under landing/dynamodb/<table>/AWSDynamoDB/<id>/; `extra_lines` go in as they are.
+
+    The lines are dealt over `files` data files; `empty_files` more stand for empty partitions.
+    """
     export_id = export_id or export_id_for(export_time, table + "full")
     lines = [json.dumps({"Item": ddb_item(item)}) for item in items] + list(extra_lines)
     summary = _summary(
@@ -146,7 +187,7 @@ def write_full_export(
         exportTime=_iso(export_time),
     )
     folder = Path(landing) / "dynamodb" / table / "AWSDynamoDB" / export_id
-    return _write(folder, table, export_id, summary, lines, files, complete)
+    return _write(folder, table, export_id, summary, _chunks(lines, files, empty_files), complete, layout)
 
 
 def write_incremental_export(
@@ -159,6 +200,7 @@ def write_incremental_export(
     files: int = 1,
     complete: bool = True,
     export_id: str | None = None,
+    layout: str = OWN,
 ) -> ExportFolder:
     """An INCREMENTAL_EXPORT (NEW_AND_OLD_IMAGES) of the window [from_time, to_time)."""
     export_id = export_id or export_id_for(to_time, table + "incr" + _iso(from_time))
@@ -185,4 +227,4 @@ def write_incremental_export(
         exportToTime=_iso(to_time),
     )
     folder = Path(landing) / "dynamodb" / table / "AWSDynamoDB" / export_id
-    return _write(folder, table, export_id, summary, lines, files, complete)
+    return _write(folder, table, export_id, summary, _chunks(lines, files), complete, layout)

@@ -295,14 +295,14 @@ def run_cli_workflow(lake_root: str, failpoint: str | None) -> subprocess.Comple
     )
 
 
-@pytest.mark.slow
+@pytest.mark.crash  # make test-crash: three kills in a row on one lake, 2 min (the longest test of make test)
 def test_killed_runs_then_a_clean_rerun_match_an_uninterrupted_run(spark, reference, tmp_path):
     root = tmp_path / "lake"
     root.mkdir()
     shutil.copytree(SAMPLES_LANDING, root / "landing")
 
     # One lake, one crash after another: each rerun starts from what the killed run left behind.
-    # (test_crash_matrix.py kills every failpoint on its own lake.)
+    # (test_crash_matrix_campaign.py kills every failpoint on its own lake.)
     for point in ["parquet.mid_publish", "raw.after_mark_written", "delta.after_first_load"]:
         result = run_cli_workflow(str(root), point)
         output = f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
@@ -336,7 +336,7 @@ def test_a_job_whose_lock_is_held_does_nothing_then_runs_after_release(spark, re
         with pytest.raises(JobError, match="already running") as raised:
             run_job(lake_root, job)
         assert str(holder["pid"]) in str(raised.value)
-        assert cli.main(["run", job, "--lake-root", lake_root]) == 2
+        assert cli.main(["job", "run", job, "--lake-root", lake_root]) == 1
         assert "already running" in capsys.readouterr().err
         assert lake_files(lake_root, exclude=()) == files_before
 
@@ -432,7 +432,7 @@ def test_bookmarks_show_and_reset(spark, reference, tmp_path, capsys):
     root = copy_lake(reference["root"], tmp_path / "lake")
     marks = Bookmarks(load_settings("local", root))
 
-    assert cli.main(["bookmarks", "show", "--lake-root", root, "--format", "json"]) == 0
+    assert cli.main(["bookmark", "show", "--lake-root", root, "--format", "json"]) == 0
     shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     # Every job the registry knows, those that never ran without a position.
     assert [d["job"] for d in shown] == registry.job_names()
@@ -441,7 +441,7 @@ def test_bookmarks_show_and_reset(spark, reference, tmp_path, capsys):
     }
 
     # The default is a table: one line per job, its position summed up.
-    assert cli.main(["bookmarks", "show", "raw_user_campaign", "--lake-root", root]) == 0
+    assert cli.main(["bookmark", "show", "raw_user_campaign", "--lake-root", root]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split(" | ") == ["job              ", "updated_at_utc      ", "position"]
     assert table[2].startswith("raw_user_campaign | ") and table[2].endswith(" | exports: 2")
@@ -449,13 +449,13 @@ def test_bookmarks_show_and_reset(spark, reference, tmp_path, capsys):
 
     reset_jobs = ["raw_user_campaign", "curated_campaign_task_progress"]
     for job in reset_jobs:
-        assert cli.main(["bookmarks", "reset", job, "--lake-root", root]) == 0
+        assert cli.main(["bookmark", "reset", job, "--lake-root", root]) == 0
         assert f"bookmark of {job} reset" in capsys.readouterr().out
         assert not Path(marks.path(job)).exists()
-        assert cli.main(["bookmarks", "show", job, "--lake-root", root, "--format", "json"]) == 0
+        assert cli.main(["bookmark", "show", job, "--lake-root", root, "--format", "json"]) == 0
         assert json.loads(capsys.readouterr().out) == {"job": job, "updated_at": None, "position": None}
 
-    assert cli.main(["bookmarks", "show", "no_such_job", "--lake-root", root]) == 2
+    assert cli.main(["bookmark", "show", "no_such_job", "--lake-root", root]) == 2
     assert capsys.readouterr().err.startswith("lake: unknown job 'no_such_job'; jobs: curated_campaign_task_progress")
 
     for job in reset_jobs:
