@@ -14,7 +14,7 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 @dataclass(frozen=True)
 class Option:
-    """One job argument (`--arg KEY=VALUE` for `lake run`, `--KEY VALUE` for a Glue job).
+    """One job argument (`--arg KEY=VALUE` for `lake job run`, `--KEY VALUE` for a Glue job).
 
     `kind` says what a value must look like: text (anything), boolean (true/false and their usual
     spellings), integer or number (with an optional `minimum`), date (YYYY-MM-DD, or one of `words`),

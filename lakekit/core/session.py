@@ -65,7 +65,7 @@ def metastore_dir(settings: Settings) -> Path:
     """Where the embedded Derby metastore lives: under a local lake root; for a lake on S3, on the driver.
 
     Derby cannot live on S3. For an S3 root it holds only the catalog (table names and locations, rebuilt
-    from the lake by the jobs or `lake crawl raw|curated`); every piece of state stays on S3.
+    from the lake by the jobs or `lake catalog crawl raw|curated`); every piece of state stays on S3.
     """
     if not is_s3(settings.lake_root):
         return Path(settings.lake_root) / "_metastore"
@@ -82,6 +82,10 @@ def s3a_conf(environ: dict[str, str] | None = None) -> dict[str, str]:
     conf = {
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",  # s3:// roots outside Glue/EMR
         "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
+        # Leave the parents' directory markers alone (Hadoop >= 3.3.1; "Controlling the S3A Directory Marker
+        # Behavior"): by default each new file deletes the markers of every folder above it, the lake's shared
+        # folders and other jobs' included, which a job's role may not delete (deploy/iam), and costs a request.
+        "spark.hadoop.fs.s3a.directory.marker.retention": "keep",
     }
     endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if endpoint:

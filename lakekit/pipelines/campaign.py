@@ -7,42 +7,21 @@ from dataclasses import replace
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import register
 from lakekit.catalog.model import load_table
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
-from lakekit.sinks.delta import (
-    apply_changes,
-    broadcast_if_small,
-    changed_values,
-    compact,
-    load_into_empty,
-    read_version,
-)
-from lakekit.sinks.delta_features import feature_drift, table_detail
+from lakekit.sinks.delta import broadcast_if_small, changed_values, read_version
 from lakekit.sinks.delta_log import has_version_after, latest_version
 from lakekit.sources.dynamodb.changes import changes_since, has_new_exports
 from lakekit.sources.dynamodb.raw import has_unwritten_exports, run_raw_export_job
+from lakekit.tables import TableHandle
 from transforms.campaign import build_campaign_task_progress, build_campaign_tasks, with_task_deadline_refreshed
-from transforms.changes import build_changes
 
 RAW_JOBS = {"raw.user_campaign": "raw_user_campaign", "raw.campaign_info": "raw_campaign_info"}
 
 
-def _target(run: JobRun, name: str):
-    table = load_table(name)
-    register(run, table)
-    return table, table.location_under(run.settings.lake_root)
-
-
-def _report(run: JobRun, table, result, source) -> None:
-    if result.version is None:
-        run.say(f"{table.qualified_name}: already up to date, no new version")
-    else:
-        run.say(
-            f"{table.qualified_name}: version {result.version}, {result.upserted} row(s) inserted or updated, "
-            f"{result.deleted} deleted ({'full recompute' if source else 'incremental'})"
-        )
+def _note(full: bool) -> str:
+    return "full recompute" if full else "incremental"
 
 
 def run_campaign_tasks(run: JobRun) -> None:
@@ -54,14 +33,13 @@ def run_campaign_tasks(run: JobRun) -> None:
     if source is None:
         run.say("nothing new in raw.campaign_info")
         return
-    table, path = _target(run, "curated.campaign_tasks")
-    target_df = run.spark.read.format("delta").load(path)
+    table = TableHandle(run, "curated.campaign_tasks").register()
+    target_df = table.read()
     new_df = build_campaign_tasks(source.current_items)
     old_df = (
         target_df if source.reset else target_df.join(source.images.select("campaign_id"), "campaign_id", "left_semi")
     )
-    result = _apply(run, table, path, old_df, new_df.select(*table.column_names), list(table.primary_key))
-    _report(run, table, result, source.reset)
+    table.write(old_df, new_df, check_features=True, note=_note(source.reset))
     run.advance({"applied": source.applied})
 
 
@@ -71,8 +49,8 @@ def run_campaign_task_progress(run: JobRun) -> None:
     source = changes_since(
         run, load_table("raw.user_campaign"), RAW_JOBS["raw.user_campaign"], position.get("applied", [])
     )
-    tasks_table = load_table("curated.campaign_tasks")
-    tasks_path = tasks_table.location_under(run.settings.lake_root)
+    tasks = TableHandle(run, "curated.campaign_tasks")
+    tasks_path = tasks.path
     tasks_version = latest_version(tasks_path)
     seen_version = position.get("campaign_tasks_version")
     # A bookmark without a version (tasks table made after this job's last run) means: every campaign.
@@ -82,10 +60,10 @@ def run_campaign_task_progress(run: JobRun) -> None:
     if source is None and not campaigns_changed:
         run.say("nothing new in raw.user_campaign or curated.campaign_tasks")
         return
-    table, path = _target(run, "curated.campaign_task_progress")
-    tasks_df = read_version(run.spark, tasks_path, tasks_version, tasks_table.schema)
-    target_df = run.spark.read.format("delta").load(path)
-    columns = table.column_names
+    table = TableHandle(run, "curated.campaign_task_progress").register()
+    tasks_df = read_version(run.spark, tasks_path, tasks_version, tasks.table.schema)
+    target_df = table.read()
+    columns = table.table.column_names
     item_keys = ["user_id", "campaign_id"]
     cached: list[DataFrame] = []
     if source is not None and source.reset:
@@ -124,13 +102,11 @@ def run_campaign_task_progress(run: JobRun) -> None:
             new_parts.append(with_task_deadline_refreshed(stale_df, tasks_df))
         old_df = _union(old_parts)
         new_df = _union(new_parts)
-    match_on = list(table.primary_key) + list(table.partition_keys)
     try:
-        result = _apply(run, table, path, old_df, new_df, match_on)
+        table.write(old_df, new_df, check_features=True, note=_note(source is not None and source.reset))
     finally:
         for frame in cached:
             frame.unpersist()
-    _report(run, table, result, source is not None and source.reset)
     run.advance(
         {
             "applied": source.applied if source is not None else position.get("applied", []),
@@ -152,26 +128,7 @@ def has_new_progress(run: JobRun) -> bool:
         return True
     if not position:
         return False
-    tasks_path = load_table("curated.campaign_tasks").location_under(run.settings.lake_root)
-    return has_version_after(tasks_path, position.get("campaign_tasks_version"))
-
-
-def _apply(run: JobRun, table, path: str, old_df: DataFrame, new_df: DataFrame, match_on: list[str]):
-    """Make the rows `old_df` selected from the table into `new_df` (a plain append into an empty table),
-    then compact the partitions that have gathered too many files."""
-    detail = table_detail(run.spark, path)
-    for drift in feature_drift(table, detail):
-        # Never changed by a job: features decide which engines can read the table.
-        run.say(f"{table.qualified_name}: {drift}; `lake table features {table.qualified_name} --apply` aligns it")
-    if detail.files == 0:
-        result = load_into_empty(run.spark, table, path, new_df)
-    else:
-        result = apply_changes(run.spark, table, path, build_changes(old_df, new_df, match_on))
-    if result.version is not None:
-        compacted = compact(run.spark, table, path)
-        if compacted:
-            run.say(f"{table.qualified_name}: compacted {compacted} partition(s) of {table.compact_min_files}+ files")
-    return result
+    return has_version_after(TableHandle(run, "curated.campaign_tasks").path, position.get("campaign_tasks_version"))
 
 
 def _rows_of(target_df: DataFrame, touched_df: DataFrame | None, campaigns_df: DataFrame | None) -> DataFrame:
@@ -208,24 +165,36 @@ PIPELINE = Pipeline(
             lambda run: run_raw_export_job(run, load_table("raw.user_campaign")),
             has_work=lambda run: has_unwritten_exports(run, load_table("raw.user_campaign")),
             description="DynamoDB exports of user_Campaign -> raw.user_campaign",
+            reads=("landing/dynamodb/user_Campaign",),
+            writes=("raw.user_campaign",),
         ),
         Job(
             "raw_campaign_info",
             lambda run: run_raw_export_job(run, load_table("raw.campaign_info")),
             has_work=lambda run: has_unwritten_exports(run, load_table("raw.campaign_info")),
             description="DynamoDB exports of campaignInfo -> raw.campaign_info",
+            reads=("landing/dynamodb/campaignInfo",),
+            writes=("raw.campaign_info",),
         ),
         Job(
             "curated_campaign_tasks",
             run_campaign_tasks,
             description="raw.campaign_info -> curated.campaign_tasks",
             has_work=has_new_tasks,
+            reads=("raw.campaign_info", f"_state/exports/{RAW_JOBS['raw.campaign_info']}.json"),
+            writes=("curated.campaign_tasks",),
         ),
         Job(
             "curated_campaign_task_progress",
             run_campaign_task_progress,
             description="raw.user_campaign + curated.campaign_tasks -> curated.campaign_task_progress",
             has_work=has_new_progress,
+            reads=(
+                "raw.user_campaign",
+                "curated.campaign_tasks",
+                f"_state/exports/{RAW_JOBS['raw.user_campaign']}.json",
+            ),
+            writes=("curated.campaign_task_progress",),
         ),
     ),
     workflows={

@@ -13,7 +13,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.catalog.serving import load_serving_table
 from lakekit.core.failpoints import failpoint
@@ -22,7 +21,6 @@ from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.state import PENDING, WindowLedger
 from lakekit.core.state import Window as Days
 from lakekit.core.storage import storage_for
-from lakekit.sinks.delta import apply_changes, compact, is_empty, load_into_empty
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.http import (
     MAX_OFFSET,
@@ -38,6 +36,7 @@ from lakekit.sources.http import (
     recorded,
     search_after_pages,
 )
+from lakekit.tables import TableHandle
 from transforms.complaints import (
     build_complaint_changes,
     build_complaint_rejects,
@@ -49,7 +48,8 @@ SOURCE = "cfpb"  # landing/cfpb/
 CONF = "complaints"  # sources.complaints in conf/<env>.yaml
 INGEST_JOB, CURATED_JOB, LOAD_JOB = "ingest_complaints", "curated_complaints", "load_complaints_dynamodb"
 RAW_TABLE, CURATED_TABLE = "raw.complaints", "curated.complaints"
-SERVING_TABLE = "consumer_complaints"  # catalog/serving/: its keys (the name itself is dynamodb_table's default)
+# catalog/serving/: its keys; its DynamoDB table is the environment's (conf names:), or --dynamodb_table for one run.
+SERVING_TABLE = "consumer_complaints"
 
 # Job arguments; None means: the setting in conf/<env>.yaml (sources.complaints), else the fallback below.
 INGEST_OPTIONS: dict[str, str | None] = {
@@ -71,7 +71,6 @@ _FALLBACKS = {
     "timeout_seconds": 60,
     "attempts": 6,
     "backoff_seconds": 3,
-    "dynamodb_table": "consumer_complaints",
 }
 # The search: every complaint received in the window, oldest first (search_after needs a stable order).
 SEARCH_PARAMS = {"sort": "created_date_asc", "no_aggs": "true", "no_highlight": "true"}
@@ -314,16 +313,9 @@ def run_ingest_complaints(run: JobRun) -> None:
 # ------------------------------------------------------------------------------------------------ curated
 
 
-def raw_files(run: JobRun, table: TableDef) -> dict[str, str]:
+def raw_files(raw: TableHandle) -> dict[str, str]:
     """Every file of raw.complaints: {p_date=…/name.parquet: full path}."""
-    storage = storage_for(run.settings.lake_root)
-    found = {}
-    for folder in storage.list_dirs(table.location_under(run.settings.lake_root)):
-        if folder.rsplit("/", 1)[-1].startswith("p_date="):
-            for path in storage.list_files(folder):
-                if path.endswith(".parquet"):
-                    found["/".join(path.rsplit("/", 2)[-2:])] = path
-    return found
+    return {"/".join(p.rsplit("/", 2)[-2:]): p for paths in raw.raw_files().values() for p in paths}
 
 
 def quarantine_rejects(run: JobRun, rejects: list[dict]) -> int:
@@ -346,44 +338,27 @@ def quarantine_rejects(run: JobRun, rejects: list[dict]) -> int:
 
 def run_curated_complaints(run: JobRun) -> None:
     """curated.complaints from the raw.complaints files not yet applied: the latest fetch of each complaint."""
-    raw = load_table(RAW_TABLE)
+    raw = TableHandle(run, RAW_TABLE)
     applied = set(run.position().get("files", []))
-    files = raw_files(run, raw)
+    files = raw_files(raw)
     new = sorted(k for k in files if k not in applied)
     if not new:
-        run.say(f"nothing new in {raw.qualified_name}")
+        run.say(f"nothing new in {raw.name}")
         return
-    location = raw.location_under(run.settings.lake_root)
-    raw_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*[files[k] for k in new])
-    raw_df = raw_df.persist()
+    raw_df = raw.read([files[k] for k in new]).persist()
     try:
-        rejects = [r.asDict() for r in build_complaint_rejects(raw_df, raw.record_schema.fieldNames()).collect()]
+        rejects = [r.asDict() for r in build_complaint_rejects(raw_df, raw.table.record_schema.fieldNames()).collect()]
         quarantined = quarantine_rejects(run, rejects)
-        table = load_table(CURATED_TABLE)
-        register(run, table)
-        path = table.location_under(run.settings.lake_root)
+        curated = TableHandle(run, CURATED_TABLE).register()
         # Computed once with its lineage cut: joined to the table below, the typing's nested expressions would
         # otherwise be inlined on both sides of the MERGE's joins, and the optimizer stalls expanding them.
         latest_df = build_complaints(raw_df).localCheckpoint()
-        if is_empty(run.spark, path):
-            result = load_into_empty(run.spark, table, path, latest_df)
-        else:
-            current_df = run.spark.read.format("delta").load(path)
+        current_df = curated.current()
+        if current_df is not None:
             current_df = current_df.join(latest_df.select("complaint_id"), "complaint_id", "left_semi")
-            result = apply_changes(run.spark, table, path, build_complaint_changes(current_df, latest_df))
-        if result.version is not None:
-            compacted = compact(run.spark, table, path)
-            if compacted:
-                run.say(f"{table.qualified_name}: compacted {compacted} partition(s)")
+        curated.write(current_df, latest_df, changes=build_complaint_changes)
     finally:
         raw_df.unpersist()
-    if result.version is None:
-        run.say(f"{table.qualified_name}: no complaint changed, no new version")
-    else:
-        run.say(
-            f"{table.qualified_name}: version {result.version}, {result.upserted} complaint(s) inserted or updated"
-            + (f", {result.deleted} moved out of their old date_received" if result.deleted else "")
-        )
     if quarantined:
         run.say(f"{quarantined} hit(s) quarantined under {run.settings.path('quarantine', run.name)}")
     run.advance({"files": sorted(applied | set(new))})
@@ -410,7 +385,8 @@ def run_load_complaints_dynamodb(run: JobRun) -> None:
     so a rerun after a crash rewrites at most the batch it was writing.
     """
     table = load_table(CURATED_TABLE)
-    feed = Feed(table, load_serving_table(SERVING_TABLE), complaint_item, name=_setting(run, "dynamodb_table"))
+    name = run.args.get("dynamodb_table") or run.settings.names.serving_table(SERVING_TABLE)
+    feed = Feed(table, load_serving_table(SERVING_TABLE), complaint_item, name=name)
     result = load_feed(run, feed, dict(run.position()))
     if result.version is not None:
         run.say(
@@ -427,13 +403,23 @@ PIPELINE = Pipeline(
             run_ingest_complaints,
             INGEST_OPTIONS,
             "CFPB complaint search API by date window -> landing/cfpb/ -> raw.complaints",
+            reads=(f"landing/{SOURCE}",),
+            writes=(f"landing/{SOURCE}", RAW_TABLE),
         ),
-        Job(CURATED_JOB, run_curated_complaints, CURATED_OPTIONS, "raw.complaints -> curated.complaints (MERGE)"),
+        Job(
+            CURATED_JOB,
+            run_curated_complaints,
+            CURATED_OPTIONS,
+            "raw.complaints -> curated.complaints (MERGE)",
+            reads=(RAW_TABLE,),
+            writes=(CURATED_TABLE,),
+        ),
         Job(
             LOAD_JOB,
             run_load_complaints_dynamodb,
             LOAD_OPTIONS,
             "curated.complaints change data feed -> the DynamoDB table",
+            reads=(CURATED_TABLE,),
         ),
     ),
     workflows={"complaints": (Step(INGEST_JOB), Step(CURATED_JOB), Step(LOAD_JOB))},

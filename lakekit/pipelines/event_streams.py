@@ -6,10 +6,15 @@ from lakekit.catalog.model import CatalogError
 from lakekit.catalog.streams import load_stream, stream_names
 from lakekit.core.job import JobError, JobRun
 from lakekit.core.registry import Job, Pipeline
-from lakekit.sources.streams.raw import run_stream_to_raw
+from lakekit.sources.streams.raw import STATE_KIND, run_stream_to_raw, state_name
 
 RAW_EVENTS_JOB = "raw_events"
 OPTIONS: dict[str, str | None] = {"stream": None, "max_files_per_batch": "1000"}
+
+
+def batches_state(stream: str) -> str:
+    """The lake path of the raw job's last written batch of a stream, which downstream jobs read (their `reads`)."""
+    return f"_state/{STATE_KIND}/{state_name(RAW_EVENTS_JOB, stream)}.json"
 
 
 def run_raw_events(run: JobRun) -> None:
@@ -33,7 +38,14 @@ def run_raw_events(run: JobRun) -> None:
 PIPELINE = Pipeline(
     name="event_streams",
     jobs=(
-        Job(RAW_EVENTS_JOB, run_raw_events, OPTIONS, "landing/streams/<stream>/ -> raw.<stream>_events (streaming)"),
+        Job(
+            RAW_EVENTS_JOB,
+            run_raw_events,
+            OPTIONS,
+            "landing/streams/<stream>/ -> raw.<stream>_events (streaming)",
+            reads=("landing/streams",),
+            writes=tuple(load_stream(name).raw_table for name in stream_names()),
+        ),
     ),
     workflows={},
 )

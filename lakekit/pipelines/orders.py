@@ -10,14 +10,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import register
-from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
-from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
-from lakekit.sinks.delta import apply_changes, compact, is_empty, load_into_empty
-from lakekit.sources.streams.raw import batch_files, unapplied_batches
-from transforms.changes import build_changes
+from lakekit.pipelines.event_streams import RAW_EVENTS_JOB, batches_state
+from lakekit.tables import TableHandle
 from transforms.orders import (
     build_orders,
     build_product_details,
@@ -94,7 +90,7 @@ def make_order_event(rng: random.Random, number: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ curated
 
 
-def current_versions(run: JobRun, raw: TableDef, orders_df: DataFrame, events_df: DataFrame) -> DataFrame:
+def current_versions(raw: TableHandle, orders_df: DataFrame, events_df: DataFrame) -> DataFrame:
     """The raw event behind the current row of each order the new events name (order_id, _received_at,
     _record_id, _event_hash): read from the raw partitions of those receive days only."""
     current_df = orders_df.join(events_df.select("order_id").distinct(), "order_id", "left_semi").select(
@@ -108,49 +104,29 @@ def current_versions(run: JobRun, raw: TableDef, orders_df: DataFrame, events_df
             F.lit(None).cast("string").alias("_record_id"),
             F.lit(None).cast("string").alias("_event_hash"),
         )
-    raw_df = run.spark.read.schema(raw.schema).parquet(raw.location_under(run.settings.lake_root))
-    behind_df = raw_df.filter(F.col("p_date").isin(days)).join(current_df, ["order_id", "_received_at"], "left_semi")
+    behind_df = (
+        raw.read().filter(F.col("p_date").isin(days)).join(current_df, ["order_id", "_received_at"], "left_semi")
+    )
     # Two events of an order in one request share a receive time: the later one (larger record id) is current.
     return behind_df.groupBy("order_id", "_received_at").agg(
         F.max_by("_event_hash", "_record_id").alias("_event_hash"), F.max("_record_id").alias("_record_id")
     )
 
 
-def _apply(run: JobRun, table: TableDef, old_df: DataFrame, new_df: DataFrame):
-    path = table.location_under(run.settings.lake_root)
-    new_df = new_df.select(*table.column_names)
-    if is_empty(run.spark, path):
-        result = load_into_empty(run.spark, table, path, new_df)
-    else:
-        match_on = list(dict.fromkeys([*table.primary_key, *table.partition_keys]))
-        result = apply_changes(run.spark, table, path, build_changes(old_df, new_df, match_on))
-    if result.version is not None and compact(run.spark, table, path):
-        run.say(f"{table.qualified_name}: compacted partitions of {table.compact_min_files}+ files")
-    return result
-
-
 def run_curated_orders(run: JobRun) -> None:
     """The four order tables from the raw.orders_events rows of the micro-batches not yet applied: one MERGE each."""
-    raw = load_table(RAW_TABLE)
-    pending = unapplied_batches(run, RAW_EVENTS_JOB, STREAM)
-    if pending is None:
-        run.say(f"nothing new in {raw.qualified_name}")
+    raw = TableHandle(run, RAW_TABLE)
+    batches = raw.new_batches(RAW_EVENTS_JOB, STREAM)
+    if batches is None:
+        run.say(f"nothing new in {raw.name}")
         return
-    done, last = pending
-    files = batch_files(run.settings.lake_root, raw, done, last)
-    tables = {name: load_table(name) for name in CURATED_TABLES}
-    for table in tables.values():
-        register(run, table)
-    location = raw.location_under(run.settings.lake_root)
-    events_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*files) if files else None
+    done, last, files = batches.after, batches.last, batches.files
+    tables = {name: TableHandle(run, name).register() for name in CURATED_TABLES}
+    events_df = raw.read(files) if files else None
     if events_df is not None:
-        targets = {
-            n: run.spark.read.format("delta").load(t.location_under(run.settings.lake_root)) for n, t in tables.items()
-        }
+        targets = {n: t.read() for n, t in tables.items()}
         orders_df = targets["curated.orders"]
-        latest_df = filter_latest_versions(
-            events_df, current_versions(run, raw, orders_df, events_df)
-        ).localCheckpoint()
+        latest_df = filter_latest_versions(events_df, current_versions(raw, orders_df, events_df)).localCheckpoint()
         changed_df = latest_df.select("order_id")
         old_days = orders_df.join(changed_df, "order_id", "left_semi").select("order_date")
         new_days = latest_df.select(F.to_date("order_date").alias("order_date"))
@@ -158,14 +134,22 @@ def run_curated_orders(run: JobRun) -> None:
         run.say(f"{len(files)} raw file(s) of batches {done + 1}..{last}: {latest_df.count()} order(s) changed")
         for name, build in CURATED_TABLES.items():
             old_df = targets[name].filter(F.col("order_date").isin(days)).join(changed_df, "order_id", "left_semi")
-            result = _apply(run, tables[name], old_df, build(latest_df))
-            run.say(f"{name}: {result.upserted} row(s) inserted or updated, {result.deleted} deleted")
+            tables[name].write(old_df, build(latest_df))
     run.advance({"batch": last})
 
 
 PIPELINE = Pipeline(
     name="orders",
-    jobs=(Job("curated_orders", run_curated_orders, {}, f"{RAW_TABLE} -> {', '.join(CURATED_TABLES)}"),),
+    jobs=(
+        Job(
+            "curated_orders",
+            run_curated_orders,
+            {},
+            f"{RAW_TABLE} -> {', '.join(CURATED_TABLES)}",
+            reads=(RAW_TABLE, batches_state(STREAM)),
+            writes=tuple(CURATED_TABLES),
+        ),
+    ),
     workflows={"orders": (Step(RAW_EVENTS_JOB, {"stream": STREAM}), Step("curated_orders"))},
     producers={STREAM: make_order_event},
 )

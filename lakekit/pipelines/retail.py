@@ -9,21 +9,19 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.catalog.serving import load_serving_table
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.storage import storage_for
-from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
+from lakekit.pipelines.event_streams import RAW_EVENTS_JOB, batches_state
 from lakekit.pipelines.retail_api import customer_router
 from lakekit.pipelines.retail_csv import read_retail_csv
-from lakekit.sinks.delta import MergeResult, apply_changes, compact, is_empty, load_into_empty
 from lakekit.sinks.delta_log import has_version_after
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
-from lakekit.sources.streams.raw import batch_files, unapplied_batches
-from transforms.changes import build_changes
+from lakekit.sources.streams.raw import unapplied_batches
+from lakekit.tables import TableHandle
 from transforms.retail import (
     LINE_KEY,
     build_retail_customers,
@@ -44,28 +42,6 @@ SECONDS = "yyyy-MM-dd'T'HH:mm:ss"
 
 
 # ------------------------------------------------------------------------------------------------ curated
-
-
-def _apply(run: JobRun, table: TableDef, old_df: DataFrame | None, new_df: DataFrame) -> MergeResult:
-    """One MERGE making `old_df` (the table's rows of what was recomputed; None: the table is empty) into
-    `new_df`; compaction after."""
-    path = table.location_under(run.settings.lake_root)
-    new_df = new_df.select(*table.column_names)
-    if old_df is None:
-        result = load_into_empty(run.spark, table, path, new_df)
-    else:
-        match_on = list(dict.fromkeys([*table.primary_key, *table.partition_keys]))
-        result = apply_changes(
-            run.spark, table, path, build_changes(old_df.select(*table.column_names), new_df, match_on)
-        )
-    if result.version is not None and compact(run.spark, table, path):
-        run.say(f"{table.qualified_name}: compacted partitions of {table.compact_min_files}+ files")
-    run.say(
-        f"{table.qualified_name}: {result.upserted} row(s) inserted or updated, {result.deleted} deleted"
-        if result.version is not None
-        else f"{table.qualified_name}: nothing changed, no new version"
-    )
-    return result
 
 
 def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame) -> int:
@@ -99,22 +75,20 @@ def run_curated_retail(run: JobRun) -> None:
     it still names each touched invoice's previous customer, so a run interrupted between the MERGEs
     recomputes the same customers when it runs again (every MERGE is idempotent).
     """
-    raw = load_table(RAW_TABLE)
-    pending = unapplied_batches(run, RAW_EVENTS_JOB, STREAM)
-    if pending is None:
-        run.say(f"nothing new in {raw.qualified_name}")
+    raw = TableHandle(run, RAW_TABLE)
+    batches = raw.new_batches(RAW_EVENTS_JOB, STREAM)
+    if batches is None:
+        run.say(f"nothing new in {raw.name}")
         return
-    done, last = pending
+    done, last, files = batches.after, batches.last, batches.files
     started = datetime.now(UTC).replace(tzinfo=None)
-    files = batch_files(run.settings.lake_root, raw, done, last)
-    lines, invoices, customers = (load_table(n) for n in (LINES_TABLE, INVOICES_TABLE, CUSTOMERS_TABLE))
-    for table in (lines, invoices, customers):
-        register(run, table)
+    lines, invoices, customers = (
+        TableHandle(run, n).register() for n in (LINES_TABLE, INVOICES_TABLE, CUSTOMERS_TABLE)
+    )
     if files:
-        location = raw.location_under(run.settings.lake_root)
-        events_df = run.spark.read.schema(raw.schema).option("basePath", location).parquet(*files).persist()
+        events_df = raw.read(files).persist()
         try:
-            quarantined = quarantine_rejects(run, raw, events_df)
+            quarantined = quarantine_rejects(run, raw.table, events_df)
             run.say(
                 f"{len(files)} raw file(s) of batches {done + 1}..{last}"
                 + (f", {quarantined} event(s) quarantined" if quarantined else "")
@@ -125,17 +99,8 @@ def run_curated_retail(run: JobRun) -> None:
     run.advance({"batch": last})
 
 
-def _read(run: JobRun, table: TableDef) -> DataFrame:
-    return run.spark.read.format("delta").load(table.location_under(run.settings.lake_root))
-
-
-def _empty(run: JobRun, table: TableDef) -> DataFrame:
-    return run.spark.createDataFrame([], table.schema)
-
-
-def _current(run: JobRun, table: TableDef) -> DataFrame | None:
-    """The table's rows, None while it is empty (its first load appends, with nothing to compare)."""
-    return None if is_empty(run.spark, table.location_under(run.settings.lake_root)) else _read(run, table)
+def _empty(run: JobRun, table: TableHandle) -> DataFrame:
+    return run.spark.createDataFrame([], table.table.schema)
 
 
 def _semi(df: DataFrame | None, keys: DataFrame, on: str | list[str]) -> DataFrame | None:
@@ -143,22 +108,27 @@ def _semi(df: DataFrame | None, keys: DataFrame, on: str | list[str]) -> DataFra
 
 
 def apply_batches(
-    run: JobRun, events_df: DataFrame, lines: TableDef, invoices: TableDef, customers: TableDef, started: datetime
+    run: JobRun,
+    events_df: DataFrame,
+    lines: TableHandle,
+    invoices: TableHandle,
+    customers: TableHandle,
+    started: datetime,
 ) -> None:
-    conf = lines.conf
+    conf = lines.table.conf
     codes, prefixes = conf["non_product_stock_codes"], conf.get("non_product_stock_code_prefixes") or []
     touched_df = events_df.select("invoice_no").distinct().localCheckpoint()
-    current = {t.name: _current(run, t) for t in (lines, invoices, customers)}
+    current = {t.name: t.current() for t in (lines, invoices, customers)}
 
     # Lines: the new state of every line the events name, against the table's rows of their invoices.
     lines_df = _semi(current[lines.name], touched_df, "invoice_no")
     resolved_df = build_retail_invoice_lines(
         events_df, lines_df if lines_df is not None else _empty(run, lines), codes, prefixes, conf["countries"]
     ).localCheckpoint()
-    _apply(run, lines, _semi(lines_df, resolved_df.select(*LINE_KEY), LINE_KEY), resolved_df)
+    lines.write(_semi(lines_df, resolved_df.select(*LINE_KEY), LINE_KEY), resolved_df)
 
     # Invoices touched: recomputed from all their lines (the table as merged above).
-    new_invoices_df = build_retail_invoices(_semi(_read(run, lines), touched_df, "invoice_no")).localCheckpoint()
+    new_invoices_df = build_retail_invoices(_semi(lines.read(), touched_df, "invoice_no")).localCheckpoint()
     old_invoices_df = _semi(current[invoices.name], touched_df, "invoice_no")
     if old_invoices_df is not None:
         old_invoices_df = old_invoices_df.localCheckpoint()
@@ -179,8 +149,8 @@ def apply_batches(
     new_customers_df = build_retail_customers(
         their_invoices_df, old_customers_df if old_customers_df is not None else _empty(run, customers), started
     )
-    _apply(run, customers, old_customers_df, new_customers_df)
-    _apply(run, invoices, old_invoices_df, new_invoices_df)
+    customers.write(old_customers_df, new_customers_df)
+    invoices.write(old_invoices_df, new_invoices_df)
 
 
 # ----------------------------------------------------------------------------------------------- DynamoDB
@@ -220,8 +190,7 @@ def has_new_versions(run: JobRun) -> bool:
     bookmark = run.position()
     for name, key in ((CUSTOMERS_TABLE, "customers"), (INVOICES_TABLE, "invoices")):
         done = bookmark.get(f"{key}_version")
-        path = load_table(name).location_under(run.settings.lake_root)
-        if bookmark.get(f"{key}_pending") or has_version_after(path, done):
+        if bookmark.get(f"{key}_pending") or has_version_after(TableHandle(run, name).path, done):
             return True
     return False
 
@@ -231,9 +200,19 @@ def run_load_retail_dynamodb(run: JobRun) -> None:
     bookmark = dict(run.position())
     feeds = [
         Feed(
-            load_table(CUSTOMERS_TABLE), load_serving_table(CUSTOMERS_SERVING), customer_item, position_key="customers"
+            load_table(CUSTOMERS_TABLE),
+            load_serving_table(CUSTOMERS_SERVING),
+            customer_item,
+            name=run.settings.names.serving_table(CUSTOMERS_SERVING),
+            position_key="customers",
         ),
-        Feed(load_table(INVOICES_TABLE), load_serving_table(INVOICES_SERVING), invoice_item, position_key="invoices"),
+        Feed(
+            load_table(INVOICES_TABLE),
+            load_serving_table(INVOICES_SERVING),
+            invoice_item,
+            name=run.settings.names.serving_table(INVOICES_SERVING),
+            position_key="invoices",
+        ),
     ]
     for feed in feeds:
         result = load_feed(run, feed, bookmark)
@@ -253,6 +232,8 @@ PIPELINE = Pipeline(
             {},
             f"{RAW_TABLE} -> {LINES_TABLE}, {CUSTOMERS_TABLE}, {INVOICES_TABLE}",
             has_work=has_new_batches,
+            reads=(RAW_TABLE, batches_state(STREAM)),
+            writes=(LINES_TABLE, CUSTOMERS_TABLE, INVOICES_TABLE),
         ),
         Job(
             LOAD_JOB,
@@ -260,6 +241,7 @@ PIPELINE = Pipeline(
             {},
             f"{CUSTOMERS_TABLE}, {INVOICES_TABLE} change feeds -> DynamoDB {CUSTOMERS_SERVING}, {INVOICES_SERVING}",
             has_work=has_new_versions,
+            reads=(CUSTOMERS_TABLE, INVOICES_TABLE),
         ),
     ),
     workflows={"retail": (Step(RAW_EVENTS_JOB, {"stream": STREAM}), Step(CURATED_JOB), Step(LOAD_JOB))},

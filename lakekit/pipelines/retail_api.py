@@ -2,7 +2,7 @@
 
 Read from the DynamoDB tables load_retail_dynamodb fills: `Customers` (key customer_id) and `Invoices`
 (key customer_id + invoice_no, local secondary index by_invoiced_at on customer_id + invoiced_at);
-their names from sources.retail.customers_table / invoices_table in the conf. The client comes from
+their names the environment's (conf names:, the loader's and the deployment's rule). The client comes from
 boto3's standard configuration (AWS_ENDPOINT_URL_DYNAMODB for a local stand-in), made at the first request.
 
 Statuses: 200 {"customer": {...}, "invoices": [latest first]}; 400 a customer id that is not 1 to 12
@@ -66,12 +66,11 @@ def _error(status: int, error: str, started: float | None = None) -> JSONRespons
 
 
 def customer_router(settings: Any) -> APIRouter:
-    """GET /v1/customers/{customer_id} over the conf's tables (sources.retail), with one DynamoDB client."""
+    """GET /v1/customers/{customer_id} over the environment's tables (settings.names), with one DynamoDB client."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    conf = settings.sources.get("retail") or {}
-    customers = conf.get("customers_table") or CUSTOMERS_TABLE
-    invoices = conf.get("invoices_table") or INVOICES_TABLE
+    customers = settings.names.serving_table(CUSTOMERS_TABLE)
+    invoices = settings.names.serving_table(INVOICES_TABLE)
     made: list[Any] = []
     lock = threading.Lock()
 

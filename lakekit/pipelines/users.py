@@ -13,14 +13,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakekit.catalog.metastore import register
 from lakekit.catalog.model import TableDef, load_table
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.options import Option
 from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.state import StateStore
-from lakekit.core.storage import storage_for
 from lakekit.sinks.delta import replace_partitions
 from lakekit.sources.http import (
     Response,
@@ -31,6 +29,7 @@ from lakekit.sources.http import (
     read_landed,
     recorded,
 )
+from lakekit.tables import TableHandle
 from transforms.users import build_user_locations, build_users, explode_user_records
 
 SOURCE = "randomuser"
@@ -215,17 +214,9 @@ def run_ingest_users(run: JobRun) -> None:
 # ------------------------------------------------------------------------------------------- daily curated
 
 
-def raw_days(run: JobRun, table: TableDef) -> dict[str, list[str]]:
+def raw_days(raw: TableHandle) -> dict[str, list[str]]:
     """{p_date: the Parquet file names in that partition of raw.users}."""
-    storage = storage_for(run.settings.lake_root)
-    days = {}
-    for folder in storage.list_dirs(table.location_under(run.settings.lake_root)):
-        name = folder.rsplit("/", 1)[-1]
-        if name.startswith("p_date="):
-            files = [f.rsplit("/", 1)[-1] for f in storage.list_files(folder) if f.endswith(".parquet")]
-            if files:
-                days[name.split("=", 1)[1]] = sorted(files)
-    return days
+    return {day: [p.rsplit("/", 1)[-1] for p in paths] for day, paths in raw.raw_files().items()}
 
 
 def fingerprint(files: list[str]) -> str:
@@ -233,10 +224,9 @@ def fingerprint(files: list[str]) -> str:
     return hashlib.sha1("\n".join(sorted(files)).encode()).hexdigest()[:16]
 
 
-def read_raw_days(spark, table: TableDef, lake_root: str, days: list[str]) -> DataFrame:
+def read_raw_days(raw: TableHandle, days: list[str]) -> DataFrame:
     """raw.users rows of these p_dates: the filter on the partition column prunes every other partition's files."""
-    raw_df = spark.read.schema(table.schema).parquet(table.location_under(lake_root))
-    return raw_df.filter(F.col("p_date").isin([date.fromisoformat(d) for d in days]))
+    return raw.read().filter(F.col("p_date").isin([date.fromisoformat(d) for d in days]))
 
 
 def days_to_process(run: JobRun, available: dict[str, list[str]]) -> list[str]:
@@ -261,30 +251,29 @@ def days_to_process(run: JobRun, available: dict[str, list[str]]) -> list[str]:
 
 def run_users_daily(run: JobRun) -> None:
     """curated.users and curated.user_locations for the day(s) asked, from those raw.users partitions only."""
-    raw = load_table(RAW_TABLE)
-    available = raw_days(run, raw)
+    raw = TableHandle(run, RAW_TABLE)
+    available = raw_days(raw)
     days = days_to_process(run, available)
     missing = [d for d in days if d not in available]
     for day in missing:
-        run.say(f"{raw.qualified_name} has no partition p_date={day}: nothing to process for it")
+        run.say(f"{raw.name} has no partition p_date={day}: nothing to process for it")
     days = [d for d in days if d in available]
     if not days:
         run.say("no day to process")
         return
-    records_df = read_raw_days(run.spark, raw, run.settings.lake_root, days).persist()
+    records_df = read_raw_days(raw, days).persist()
     try:
         counts = records_df.agg(
             F.count(F.lit(1)).alias("records"), F.count_if(F.col("login.uuid").isNull()).alias("unkeyed")
         ).first()
         run.say(
             f"p_date {', '.join(days)}: {counts['records']} record(s) from {sum(len(available[d]) for d in days)} "
-            f"file(s) of {raw.qualified_name}"
+            f"file(s) of {raw.name}"
             + (f"; {counts['unkeyed']} without login.uuid skipped" if counts["unkeyed"] else "")
         )
         for name, build in CURATED_TABLES.items():
-            table = load_table(name)
-            register(run, table)
-            replace_partitions(run.spark, table, run.settings.lake_root, build(records_df), "p_date", days)
+            table = TableHandle(run, name).register()
+            replace_partitions(run.spark, table.table, run.settings.lake_root, build(records_df), "p_date", days)
             run.say(f"{name}: p_date {', '.join(days)} replaced")
     finally:
         records_df.unpersist()
@@ -296,8 +285,22 @@ def run_users_daily(run: JobRun) -> None:
 PIPELINE = Pipeline(
     name="users",
     jobs=(
-        Job(INGEST_JOB, run_ingest_users, INGEST_OPTIONS, "randomuser API -> landing/randomuser/ -> raw.users"),
-        Job("users_daily", run_users_daily, DAILY_OPTIONS, "raw.users by day -> curated.users, curated.user_locations"),
+        Job(
+            INGEST_JOB,
+            run_ingest_users,
+            INGEST_OPTIONS,
+            "randomuser API -> landing/randomuser/ -> raw.users",
+            reads=(f"landing/{SOURCE}",),
+            writes=(f"landing/{SOURCE}", RAW_TABLE),
+        ),
+        Job(
+            "users_daily",
+            run_users_daily,
+            DAILY_OPTIONS,
+            "raw.users by day -> curated.users, curated.user_locations",
+            reads=(RAW_TABLE, f"_state/ingested/{INGEST_JOB}.json"),
+            writes=tuple(CURATED_TABLES),
+        ),
     ),
     # The daily transform runs for the day the ingestion just landed (whatever the clock says by then).
     workflows={"users": (Step(INGEST_JOB), Step("users_daily", {"date": "ingested"}))},

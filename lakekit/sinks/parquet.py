@@ -19,6 +19,20 @@ from lakekit.core.failpoints import failpoint
 from lakekit.core.storage import storage_for
 
 
+def partition_files(lake_root: str, table: TableDef) -> dict[str, list[str]]:
+    """{p_date: paths of the Parquet files in that partition of the raw table, sorted}, partitions without one
+    left out: one listing of the table's folder, then one of each p_date= folder in it."""
+    storage = storage_for(lake_root)
+    found = {}
+    for folder in storage.list_dirs(table.location_under(lake_root)):
+        name = folder.rsplit("/", 1)[-1]
+        if name.startswith("p_date="):
+            files = sorted(p for p in storage.list_files(folder) if p.endswith(".parquet"))
+            if files:
+                found[name.split("=", 1)[1]] = files
+    return found
+
+
 def publish_staged(storage, staging: str, partition_dir: str, prefix: str) -> int:
     """Move the staged Parquet files into the partition under names derived from `prefix` (the source's id).
 

@@ -22,7 +22,7 @@ from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun
 from lakekit.core.state import StateStore
 from lakekit.core.storage import storage_for
-from lakekit.sinks.parquet import publish_staged
+from lakekit.sinks.parquet import partition_files, publish_staged
 from lakekit.sources.streams.landing import SUFFIX
 
 STATE_KIND = "streams"  # _state/streams/<job>-<stream>.json: the last batch written, for downstream jobs
@@ -66,15 +66,12 @@ def unapplied_batches(run: JobRun, job: str, stream: str) -> tuple[int, int] | N
 
 def batch_files(lake_root: str, table: TableDef, after_batch: int, up_to_batch: int) -> list[str]:
     """The raw table's Parquet files written by micro-batches after `after_batch`, up to `up_to_batch`."""
-    storage = storage_for(lake_root)
-    files = []
-    for folder in storage.list_dirs(table.location_under(lake_root)):
-        if folder.rsplit("/", 1)[-1].startswith("p_date="):
-            for path in storage.list_files(folder):
-                batch = batch_of(path.rsplit("/", 1)[-1])
-                if batch is not None and after_batch < batch <= up_to_batch and path.endswith(".parquet"):
-                    files.append(path)
-    return sorted(files)
+    return sorted(
+        path
+        for paths in partition_files(lake_root, table).values()
+        for path in paths
+        if (batch := batch_of(path.rsplit("/", 1)[-1])) is not None and after_batch < batch <= up_to_batch
+    )
 
 
 def envelope_schema(table: TableDef) -> T.StructType:
