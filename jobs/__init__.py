@@ -1,1 +1,1 @@
-"""Thin Glue entry scripts, one per job; `lake run JOB` runs them as Glue would."""
+"""Thin Glue entry scripts, one per job; `lake job run JOB` runs them as Glue would."""

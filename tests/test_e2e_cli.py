@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,10 +24,75 @@ SAMPLE_EXPORTS = REPO / "samples" / "landing" / "dynamodb"
 FULL = {"user_Campaign": "01795154400000-b4c3d7f5", "campaignInfo": "01795154400000-2d63ae9c"}
 
 
-def lake(*args: str) -> subprocess.CompletedProcess:
+def lake(*args: str, code: int = 0) -> subprocess.CompletedProcess:
+    """The installed `lake` entry point in a subprocess; its exit status must be `code`."""
     result = subprocess.run([LAKE, *args], capture_output=True, text=True, timeout=600, env={**os.environ})
-    assert result.returncode == 0, f"lake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}"
+    assert result.returncode == code, (
+        f"lake {' '.join(args)}: exit {result.returncode}:\n{result.stdout}\n{result.stderr[-3000:]}"
+    )
     return result
+
+
+def delta_version(table_dir: Path) -> int:
+    """The newest commit of a Delta table, read off its log's file names (_delta_log/NNN.json)."""
+    return max(int(f.name.removesuffix(".json")) for f in (table_dir / "_delta_log").glob("*.json"))
+
+
+# --- exit status, one test per class: 0 done, 1 a handled failure, 2 a usage error --------------------------
+
+
+def test_exit_0_version_and_an_old_spelling_that_runs_a_job(tmp_path):
+    from importlib.metadata import packages_distributions, version
+
+    (distribution,) = set(packages_distributions()["lakekit"])
+    assert lake("--version").stdout == f"lake {version(distribution)} (distribution {distribution})\n"
+    root = tmp_path / "lake"
+    lake("init", "--lake-root", str(root))
+    old = lake("run", "raw_user_campaign", "--lake-root", str(root))
+    assert old.stderr.splitlines()[0] == ("lake run is now `lake job run`; the old spelling goes in the next release")
+    assert "nothing new since the bookmark (from the lake's state; Spark not started)" in old.stdout
+    summary = json.loads(lake("job", "run", "raw_user_campaign", "--lake-root", str(root), "--format", "json").stdout)
+    assert summary.pop("duration_seconds") >= 0
+    messages = summary.pop("messages")
+    assert summary == {"job": "raw_user_campaign", "status": "succeeded", "versions_written": {}}
+    assert [m.split(";")[0] for m in messages[:3]] == [  # the job's own lines, its [job] prefix off
+        f"lake root {root}",
+        "nothing new for user_Campaign (0 export(s) already processed)",
+        "nothing new since the bookmark (from the lake's state",
+    ]
+    assert len(messages) == 4 and re.fullmatch(r"done in \d+\.\ds", messages[3]), messages
+
+
+def test_exit_1_a_job_that_fails_says_why_in_its_summary(tmp_path):
+    from lakekit.core.job import lock_path
+    from lakekit.core.settings import load_settings
+    from lakekit.core.storage import LocalStorage, lock_owner
+
+    root = tmp_path / "lake"
+    lake("init", "--lake-root", str(root))
+    with LocalStorage().lock(lock_path(load_settings("local", str(root)), "raw_user_campaign"), lock_owner("other")):
+        failed = lake("job", "run", "raw_user_campaign", "--lake-root", str(root), code=1)
+        assert failed.stdout == ""
+        assert failed.stderr.startswith("lake: job raw_user_campaign is already running")
+        as_json = lake("job", "run", "raw_user_campaign", "--lake-root", str(root), "--format", "json", code=1)
+    summary = json.loads(as_json.stdout)
+    assert (summary["job"], summary["status"], summary["messages"]) == ("raw_user_campaign", "failed", [])
+    assert summary["error"].startswith("job raw_user_campaign is already running")
+    assert lake("table", "list", "--lake-root", str(tmp_path / "missing"), code=1).stderr.startswith(
+        f"lake: lake root {tmp_path / 'missing'} does not exist"
+    )
+
+
+def test_exit_2_a_command_line_that_asks_for_what_is_not_there(tmp_path):
+    assert lake("job", "run", "no_such_job", code=2).stderr.startswith("lake: unknown job 'no_such_job'; jobs: ")
+    assert lake("frobnicate", code=2).stderr.startswith("lake: argument COMMAND: invalid choice: 'frobnicate'")
+    unknown_arg = lake("workflow", "run", "campaign", "--lake-root", str(tmp_path), "--arg", "colour=red", code=2)
+    assert unknown_arg.stderr.startswith("lake: workflow campaign has no argument 'colour'")
+    assert lake("tables", "--format", "xml", code=2).stderr.splitlines() == [
+        "lake tables is now `lake table list`; the old spelling goes in the next release",
+        "lake table list: argument --format: invalid choice: 'xml' (choose from 'table', 'csv', 'json') "
+        "(see lake table list --help)",
+    ]
 
 
 def land(lake_root: Path, table: str, export_id: str) -> None:
@@ -193,9 +259,20 @@ def test_cli_runs_the_campaign_workflow_on_the_samples(spark, tmp_path):
     for table, export_id in FULL.items():
         land(lake_root, table, export_id)
 
-    first = lake("workflow", "run", "campaign", "--lake-root", str(lake_root))
-    assert "2 quarantined" in first.stdout
+    first = lake("workflow", "run", "campaign", "--lake-root", str(lake_root), "--format", "json")
+    assert "2 quarantined" in first.stderr  # the jobs' own lines: stdout holds the summary alone
     assert_progress(spark, lake_root, AFTER_FULL)
+    summary = json.loads(first.stdout)
+    assert (summary["workflow"], summary["status"], summary["not_run"]) == ("campaign", "succeeded", [])
+    jobs = ["raw_user_campaign", "raw_campaign_info", "curated_campaign_tasks", "curated_campaign_task_progress"]
+    assert [(job["job"], job["status"]) for job in summary["jobs"]] == [(job, "succeeded") for job in jobs]
+    assert [job["versions_written"] for job in summary["jobs"]] == [
+        {},  # raw tables are Parquet: no versions
+        {},
+        {"curated.campaign_tasks": delta_version(lake_root / "curated" / "campaign_tasks")},
+        {"curated.campaign_task_progress": delta_version(lake_root / "curated" / "campaign_task_progress")},
+    ]
+    assert any("2 quarantined" in line for line in summary["jobs"][0]["messages"])
 
     quarantined = [
         json.loads(line)

@@ -201,15 +201,15 @@ def test_lake_query_prints_a_readable_table_csv_and_json(demo, capsys):
 
 
 def test_lake_query_reports_bad_sql_clearly(demo, capsys):
-    assert cli.main(["query", "--lake-root", demo, "-e", "SELECT nope FROM curated.campaign_tasks"]) == 2
+    assert cli.main(["query", "--lake-root", demo, "-e", "SELECT nope FROM curated.campaign_tasks"]) == 1
     assert "lake: Spark cannot run the query" in capsys.readouterr().err
-    assert cli.main(["query", "--lake-root", demo, "-e", "SELECT 1; SELECT 2"]) == 2
+    assert cli.main(["query", "--lake-root", demo, "-e", "SELECT 1; SELECT 2"]) == 1
     assert "lake: expected one SQL statement, found 2" in capsys.readouterr().err
 
 
 def test_lake_tables_lists_every_table_with_its_counts(demo, capsys):
     started = datetime.now(UTC)
-    assert cli.main(["tables", "--lake-root", demo, "--format", "json"]) == 0
+    assert cli.main(["table", "list", "--lake-root", demo, "--format", "json"]) == 0
     listed = {row["table"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     updates = {name: listed[name].pop("last_update_utc") for name in listed}
     written = {
@@ -271,7 +271,8 @@ def athena_row(*values: str | None) -> dict:
     return {"Data": [{"VarCharValue": v} if v is not None else {} for v in values]}
 
 
-def test_lake_query_env_aws_runs_the_file_on_athena(moto_athena, capsys):
+def test_lake_query_env_aws_runs_the_file_on_athena(moto_athena, capsys, monkeypatch):
+    monkeypatch.setenv("LAKE_ENVIRONMENT", "dev")
     columns = [athena_column("campaign_id", "varchar"), athena_column("users", "bigint")]
     columns += [athena_column("completion_rate", "decimal"), athena_column("last", "timestamp")]
     results = {
@@ -295,6 +296,17 @@ def test_lake_query_env_aws_runs_the_file_on_athena(moto_athena, capsys):
 
     file = QUERIES / "task_completion_by_campaign.sql"
     argv = ["query", str(file), "--env", "aws", "--lake-root", "s3://lake-bucket/lake", "--format", "json"]
+    # Before the stack is deployed the environment has no workgroup: Athena refuses, lake query says which.
+    assert cli.main(argv) == 1
+    assert "Athena refused the query: WorkGroup does not exist (workgroup 'lake-dev'" in capsys.readouterr().err
+    # The workgroup as the stack deploys it (deploy/stack.py `_athena`).
+    boto3.client("athena").create_work_group(
+        Name="lake-dev",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://lake-bucket/lake/_athena_results/"},
+            "EnforceWorkGroupConfiguration": True,
+        },
+    )
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     # Decimals are JSON numbers, with Athena's digits (not through a float).
@@ -306,10 +318,13 @@ def test_lake_query_env_aws_runs_the_file_on_athena(moto_athena, capsys):
     client = boto3.client("athena")
     [execution_id] = client.list_query_executions()["QueryExecutionIds"]
     execution = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
-    # Athena gets the file as written (Trino SQL), in the curated database, results under the lake root.
-    assert execution["Query"] == file.read_text()
-    assert execution["QueryExecutionContext"]["Database"] == "curated"
-    assert execution["WorkGroup"] == "primary"
+    # Athena gets the file as written (Trino SQL) but for the environment's databases (conf names.templates:
+    # "{environment}_{layer}"), in its curated database and workgroup, results under the lake root.
+    text = file.read_text()
+    assert "FROM curated." in text
+    assert execution["Query"] == text.replace("FROM curated.", "FROM dev_curated.")
+    assert execution["QueryExecutionContext"]["Database"] == "dev_curated"
+    assert execution["WorkGroup"] == "lake-dev"
     assert (
         execution["ResultConfiguration"]["OutputLocation"]
         == f"s3://lake-bucket/lake/_athena_results/{execution_id}.csv"
@@ -392,9 +407,10 @@ def test_run_athena_failed_query_is_a_clear_error_through_the_cli(monkeypatch, c
         ),
     )
     monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: client)
+    monkeypatch.setenv("LAKE_ENVIRONMENT", "dev")
     with stub:
         code = cli.main(["query", "--env", "aws", "--output-location", "s3://out/", "-e", "SELECT nope"])
-    assert code == 2
+    assert code == 1
     assert capsys.readouterr().err == (
         "lake: Athena query q-1 FAILED: COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be resolved\n"
     )
@@ -423,9 +439,56 @@ def test_lake_query_answers_as_athena_in_the_database_asked(demo, capsys):
     sql = "SELECT campaign_id, count(*) AS tasks FROM campaign_tasks GROUP BY campaign_id ORDER BY 1"
     assert cli.main(["query", "--lake-root", demo, "--database", "curated", "--format", "csv", "-e", sql]) == 0
     assert capsys.readouterr().out.splitlines() == ["campaign_id,tasks", "CAMP#spring,3", "CAMP#winter,2"]
-    assert cli.main(["query", "--lake-root", demo, "--database", "nope", "-e", sql]) == 2
+    assert cli.main(["query", "--lake-root", demo, "--database", "nope", "-e", sql]) == 1
     assert capsys.readouterr().err.startswith("lake: database 'nope' does not exist locally; databases: ")
     # cardinality of a NULL array is NULL on Athena (Spark's legacy size says -1).
     sql = "SELECT cardinality(CAST(NULL AS ARRAY(VARCHAR))) AS n, cardinality(ARRAY['a']) AS m, true AS t"
     assert cli.main(["query", "--lake-root", demo, "--format", "csv", "-e", sql]) == 0
     assert capsys.readouterr().out.splitlines() == ["n,m,t", ",1,true"]
+
+
+def test_lake_query_env_aws_without_an_environment_says_how_to_name_it(monkeypatch, capsys):
+    monkeypatch.delenv("LAKE_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("LAKE_NAMES", raising=False)
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: pytest.fail("Athena asked without an environment"))
+    code = cli.main(["query", "--env", "aws", "--output-location", "s3://out/", "-e", "SELECT 1 FROM curated.x"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "lake: names.templates.database ('{environment}_{layer}') needs the environment: set LAKE_ENVIRONMENT "
+        "(e.g. dev) or names.environment in the conf (a deployed job gets its names as --names)\n"
+    )
+
+
+def test_lake_query_env_aws_sends_the_file_with_the_environments_databases_and_workgroup(monkeypatch, capsys):
+    """What Athena is asked, checked against botocore's model of the API (its Stubber)."""
+    file = QUERIES / "orders" / "sales_per_country.sql"
+    text = file.read_text()
+    assert "FROM curated." in text
+    client, stub = stubbed_athena()
+    stub.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": "q-1"},
+        {
+            # conf/aws.yaml: database "{environment}_{layer}", workgroup "lake-{environment}"
+            "QueryString": text.replace("curated.", "prod_curated."),
+            "QueryExecutionContext": {"Database": "prod_curated"},
+            "WorkGroup": "lake-prod",
+            "ResultConfiguration": {"OutputLocation": "s3://lake-bucket/lake/_athena_results/"},
+        },
+    )
+    stub.add_response("get_query_execution", status("SUCCEEDED"), {"QueryExecutionId": "q-1"})
+    metadata = {"ColumnInfo": [athena_column("n", "integer")]}
+    stub.add_response(
+        "get_query_results",
+        {"ResultSet": {"Rows": [athena_row("n"), athena_row("7")], "ResultSetMetadata": metadata}},
+        {"QueryExecutionId": "q-1", "MaxResults": 1000},
+    )
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: client)
+    monkeypatch.setenv("LAKE_ENVIRONMENT", "prod")
+    with stub:
+        code = cli.main(
+            ["query", str(file), "--env", "aws", "--lake-root", "s3://lake-bucket/lake", "--format", "json"]
+        )
+    assert code == 0
+    stub.assert_no_pending_responses()
+    assert capsys.readouterr().out == '{"n": 7}\n'

@@ -1,11 +1,13 @@
-"""`lake serve` (the event ingest service) and `lake produce` (test events posted to it)."""
+"""`lake serve` (the event ingest service) and `lake stream produce` (test events posted to it)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
+from lakekit.cli.jobs import UsageError
 from lakekit.core.settings import ConfigError, load_settings
 
 DEFAULT_PORT = 8080
@@ -22,7 +24,7 @@ def api_keys(settings) -> list[str]:
 
 
 def make_sink(settings, kind: str, streams: list[str]):
-    from lakekit.serve.sinks import FileSink, KinesisSink
+    from lakekit.serve.stores import FileSink, KinesisSink
 
     conf = settings.serve
     if kind == "file":
@@ -35,8 +37,7 @@ def make_sink(settings, kind: str, streams: list[str]):
             min_free_bytes=int(conf.get("min_free_bytes", 0)),
         )
     kinesis = conf.get("kinesis") or {}
-    prefix = kinesis.get("stream_prefix", "")
-    names = {s: (kinesis.get("streams") or {}).get(s, f"{prefix}{s}") for s in streams}
+    names = {s: settings.names.stream(s) for s in streams}  # the environment's streams (conf names:)
     return KinesisSink(
         names, attempts=int(kinesis.get("attempts", 5)), backoff_seconds=float(kinesis.get("backoff_seconds", 0.1))
     )
@@ -89,12 +90,12 @@ def cmd_produce(ns) -> int:
     if ns.csv:
         return produce_file(ns, api_key)
     if ns.date_format:
-        raise ConfigError("--date-format is for reading a file: pass --csv FILE too")
+        raise UsageError("--date-format is for reading a file: pass --csv FILE too")
     from lakekit.core import registry
     from lakekit.serve.producer import produce
 
     if ns.stream not in registry.producers() and ns.stream in registry.file_producers():
-        raise ConfigError(f"stream {ns.stream!r} is produced from a file: pass --csv FILE")
+        raise UsageError(f"stream {ns.stream!r} is produced from a file: pass --csv FILE")
     make_event = registry.producer(ns.stream)
     count = ns.count or 100
     with _progress(ns.stream, ns.quiet) as progress:
@@ -112,6 +113,23 @@ def cmd_produce(ns) -> int:
             on_batch=lambda n: progress.advance(task, n),
         )
     rate = summary.accepted / summary.seconds if summary.seconds else 0.0
+    shown = {
+        "stream": ns.stream,
+        "status": "succeeded" if summary.accepted == count else "failed",
+        "events": count,
+        "accepted": summary.accepted,
+        "rejected": summary.rejected,
+        "failed": summary.failed,
+        "requests": summary.requests,
+        "retries": summary.retries,
+        "duration_seconds": round(summary.seconds, 3),
+        "p50_ms": round(summary.percentile(0.5) * 1000, 1),
+        "p99_ms": round(summary.percentile(0.99) * 1000, 1),
+        "messages": list(summary.reasons),
+    }
+    if ns.format == "json":
+        print(json.dumps(shown))
+        return 0 if summary.accepted == count else 1
     print(
         f"{ns.stream}: {summary.accepted} accepted, {summary.rejected} rejected, {summary.failed} failed "
         f"of {count} event(s) in {summary.requests} request(s), {summary.retries} retried; "
@@ -127,20 +145,20 @@ def produce_file(ns, api_key: str) -> int:
     """`lake produce STREAM --csv FILE`: the rows of a file, read by the stream's file producer, posted by line.
 
     Exit status 0 when every row was read and accepted; 1 when a row was unreadable, refused or not stored
-    (each listed by line); 2 when the file cannot be read at all.
+    (each listed by line), or when the file cannot be read at all.
     """
     from lakekit.core import registry
     from lakekit.serve.producer import produce_labelled
 
     if ns.count is not None or ns.seed is not None:
-        raise ConfigError("--count and --seed make test events: with --csv every row of the file is sent")
+        raise UsageError("--count and --seed make test events: with --csv every row of the file is sent")
     read_file = registry.file_producer(ns.stream)
     try:
         read = read_file(ns.csv, {"date_format": ns.date_format} if ns.date_format else {})
     except registry.FileReadError as error:
         raise ConfigError(f"{ns.csv}: {error}") from None
     for note in read.notes:
-        print(note, flush=True)
+        print(note, flush=True, file=sys.stderr if ns.format == "json" else sys.stdout)
     with _progress(ns.stream, ns.quiet) as progress:
         task = progress.add_task("produce", total=read.rows)
 
@@ -167,6 +185,30 @@ def produce_file(ns, api_key: str) -> int:
             concurrency=ns.concurrency,
             on_batch=lambda n: progress.advance(task, n),
         )
+    problems = {
+        "unreadable": read.unreadable,
+        "refused": summary.refused,
+        "not_stored": summary.failures,
+    }
+    if ns.format == "json":
+        shown = {
+            "stream": ns.stream,
+            "file": ns.csv,
+            "status": "succeeded" if summary.accepted == read.rows else "failed",
+            "rows": read.rows,
+            "sent": summary.sent,
+            "accepted": summary.accepted,
+            "requests": summary.requests,
+            "retries": summary.retries,
+            "duration_seconds": round(summary.seconds, 3),
+            "notes": list(read.notes),
+            **{
+                key: [{"line": line, "reason": reason} for line, reason in sorted(lines)]
+                for key, lines in problems.items()
+            },
+        }
+        print(json.dumps(shown))
+        return 0 if summary.accepted == read.rows else 1
     print(
         f"{ns.stream}: {read.rows} row(s) read, {len(read.unreadable)} unreadable, {summary.sent} sent: "
         f"{summary.accepted} accepted, {summary.rejected} refused, {summary.failed} not stored; "
@@ -194,7 +236,8 @@ def _positive(kind):
     return parse
 
 
-def add_parsers(sub, common) -> None:
+def add_parsers(sub, group, common, output_format) -> None:
+    """`lake serve` and `lake stream produce`; `group` makes a noun's subcommands, the others add options."""
     serve = sub.add_parser(
         "serve", help="the event ingest service (POST /v1/streams/STREAM/records) and the pipelines' read APIs"
     )
@@ -205,7 +248,8 @@ def add_parsers(sub, common) -> None:
     common(serve)
     serve.set_defaults(func=cmd_serve)
 
-    produce = sub.add_parser(
+    stream = group(sub, "stream", "the event streams: post test events or a file's rows to the ingest service")
+    produce = stream.add_parser(
         "produce", help="post test events of a stream, or the rows of a file (--csv), to the ingest service"
     )
     produce.add_argument("stream", help="the stream, e.g. one declared in catalog/streams/")
@@ -222,4 +266,5 @@ def add_parsers(sub, common) -> None:
     produce.add_argument("--seed", type=int, help="the same test events every run")
     produce.add_argument("--concurrency", type=_positive(int), default=1, help="requests at once (default 1)")
     produce.add_argument("--quiet", action="store_true", help="no progress bar")
+    output_format(produce)
     produce.set_defaults(func=cmd_produce)

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 COMMON_OPTIONS: dict[str, Option] = {
     "env": Option(None, "settings from conf/<env>.yaml (default: $LAKE_ENV, else local)"),
     "lake_root": Option(None, "the lake root (default: $LAKE_ROOT, else the conf's)"),
+    "names": Option(
+        None, "physical names, JSON {kind: {name: physical}} over the conf's names: (the deployment sets it)"
+    ),
     "job_bookmark_option": Option(
         bm.ENABLE,
         "enable: process what is new and advance; disable: everything again, bookmark left; pause: new, not advanced",
@@ -177,7 +180,7 @@ class JobRun:
                 from awsglue.job import Job
 
                 self.glue_job = Job(glue)
-                self.glue_job.init(self.name, self.args)
+                self.glue_job.init(self.args.get("JOB_NAME", self.name), self.args)
             self._spark = spark
         return self._spark
 
@@ -225,11 +228,17 @@ def unlock_job(settings: Settings, job: str, force: bool = False) -> str:
 
 
 @contextlib.contextmanager
-def job_run(argv: list[str], options: dict[str, Option | str | None] | None = None) -> Iterator[JobRun]:
-    """Resolve arguments, check the lake root, take the job's lock; Spark starts when the job first needs it."""
+def job_run(
+    argv: list[str], options: dict[str, Option | str | None] | None = None, name: str | None = None
+) -> Iterator[JobRun]:
+    """Resolve arguments, check the lake root, take the job's lock; Spark starts when the job first needs it.
+
+    `name` is the job's own (the registry's): its lock, bookmark and settings keep it whatever Glue calls
+    the deployed job (--JOB_NAME is the environment's physical name, given to Glue's Job.init).
+    """
     args = resolve_args(argv, options or {})
-    name = args["JOB_NAME"]
-    settings = require_lake_root(load_settings(args.get("env"), args.get("lake_root")))
+    name = name or args["JOB_NAME"]
+    settings = require_lake_root(load_settings(args.get("env"), args.get("lake_root"), args.get("names")))
     storage = storage_for(settings.lake_root)
     set_job(name)
     try:

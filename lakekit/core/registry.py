@@ -1,7 +1,7 @@
 """The registry of jobs and workflows: each pipeline module under lakekit.pipelines declares its own.
 
 The runtime names no pipeline: it finds them by listing the `lakekit.pipelines` package, where each
-module holds a `PIPELINE` (a `Pipeline`). `lake run JOB`, `lake workflow run NAME` and the thin
+module holds a `PIPELINE` (a `Pipeline`). `lake job run JOB`, `lake workflow run NAME` and the thin
 scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
 """
 
@@ -33,6 +33,10 @@ class Job:
     `has_work`, if given, tells from the lake's state alone (a few small reads, no Spark) whether the run
     has anything to do; when it says no, the run ends there without starting a JVM. It is not asked when
     the run reprocesses everything (job-bookmark-disable, rebuild=true).
+    `reads` and `writes` say what of the lake the job uses beyond its own state (_state/*/<name>.*, _staging/<name>/,
+    quarantine/<name>/): catalog tables as "layer.table" (its folder and its catalog entry) and other lake
+    folders as paths ("landing/cfpb"). The deployed job's role grants exactly these (deploy/stack.py); the
+    recorded calls of `make test-aws` prove them sufficient (deploy/iam).
     """
 
     name: str
@@ -40,6 +44,8 @@ class Job:
     options: dict[str, Option | str | None] = field(default_factory=dict)
     description: str = ""
     has_work: Callable[[Any], bool] | None = None  # called with the JobRun, before its SparkSession exists
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
     def option_specs(self) -> dict[str, Option]:
         """Every argument the job reads, common ones first, each as an Option."""
@@ -65,7 +71,7 @@ class FileReadError(ValueError):
 
 @dataclass
 class FileRead:
-    """What a pipeline's file producer found in a file (`lake produce STREAM --csv FILE`); events are read lazily.
+    """What a pipeline's file producer found in a file (`lake stream produce STREAM --csv FILE`), read lazily.
 
     `notes` say how the file was read (its encoding, the date format it was found to use), one line each;
     `rows` is how many data rows it holds (the progress bar's total); `events` yields (the row's line in
@@ -85,9 +91,9 @@ class Pipeline:
     name: str
     jobs: tuple[Job, ...]
     workflows: dict[str, tuple[Step, ...]]
-    # Test-event makers by stream (`lake produce STREAM`): (random.Random, sequence number) -> one event.
+    # Test-event makers by stream (`lake stream produce STREAM`): (random.Random, sequence number) -> one event.
     producers: dict[str, Callable[[Any, int], Any]] = field(default_factory=dict)
-    # File readers by stream (`lake produce STREAM --csv FILE`): (path, options) -> FileRead, where options
+    # File readers by stream (`lake stream produce STREAM --csv FILE`): (path, options) -> FileRead, where options
     # holds the reader options given on the command line (date_format); FileReadError when it cannot read it.
     file_producers: dict[str, Callable[[str, dict[str, str]], FileRead]] = field(default_factory=dict)
     # Read APIs the pipeline serves on `lake serve` beside the ingest API: settings -> a FastAPI APIRouter,
@@ -215,7 +221,7 @@ def run_job(name: str, argv: list[str]) -> None:
     from lakekit.core.progress import spark_progress
 
     declared = job(name)
-    with job_run(argv, declared.options) as run:
+    with job_run(argv, declared.options, name=name) as run:
         if declared.has_work is not None and not run.reprocess_all and not declared.has_work(run):
             run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
             return

@@ -85,7 +85,7 @@ def test_crawling_a_layer_registers_catalog_tables_with_their_yaml_schema(spark,
     other = tmp_path / "copy" / "raw" / "campaign_info"
     other.mkdir(parents=True)
     (other / "part.json").write_text('{"campaign_id": "x"}\n')
-    assert cli.main(["crawl", str(other), "--lake-root", demo]) == 2
+    assert cli.main(["catalog", "crawl", str(other), "--lake-root", demo]) == 1
     assert capsys.readouterr().out.splitlines() == [
         f"raw.campaign_info: not crawled: raw.campaign_info is defined in catalog/raw/campaign_info.yaml at "
         f"{demo}/raw/campaign_info, not {other}: crawl it under another --database"
@@ -195,7 +195,8 @@ def test_lake_catalog_ddl_prints_statements_for_athena(capsys):
     ]
 
     assert cli.main(["catalog", "ddl", "raw.nope", "--lake-root", "s3://bucket/lake"]) == 2
-    assert "no catalog/raw/nope.yaml" in capsys.readouterr().err
+    names = ", ".join(sorted(t.qualified_name for t in all_tables()))
+    assert capsys.readouterr().err == f"lake: unknown table 'raw.nope'; tables: {names}\n"
 
 
 def test_parse_as_reaches_the_schema_metadata_and_only_fits_a_string_column():

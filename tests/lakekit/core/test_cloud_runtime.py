@@ -36,7 +36,7 @@ GLUE_ARGV = [
     "--conf",
     DELTA_CONF,
     "--additional-python-modules",
-    "s3://artifacts/campaign_lake-0.1.0-py3-none-any.whl",
+    "s3://artifacts/lakekit-0.1.0-py3-none-any.whl",
     "--enable-metrics",
     "true",
     "--job-language",
@@ -101,6 +101,7 @@ def test_the_standard_aws_variables_become_s3a_settings():
     assert s3a_conf(env) == {
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
+        "spark.hadoop.fs.s3a.directory.marker.retention": "keep",
         "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:5000",
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
@@ -114,6 +115,7 @@ def test_the_standard_aws_variables_become_s3a_settings():
     assert s3a_conf({"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_S3": "https://s3.example"}) == {
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
+        "spark.hadoop.fs.s3a.directory.marker.retention": "keep",
         "spark.hadoop.fs.s3a.endpoint": "https://s3.example",
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": "true",

@@ -47,13 +47,13 @@ def test_unlock_refuses_a_lock_a_live_run_holds_and_force_removes_it(tmp_path, c
     holder.start()
     try:
         assert ready.wait(30)
-        assert cli.main(["bookmarks", "unlock", JOB, "--lake-root", root]) == 2
+        assert cli.main(["bookmark", "unlock", JOB, "--lake-root", root]) == 1
         err = capsys.readouterr().err
         assert f"lock of {JOB} not removed: held by a live run: " in err
         assert f'"pid": {holder.pid}' in err
         assert LocalStorage().lock_state(path)[1] is True  # a second run still refuses
 
-        assert cli.main(["bookmarks", "unlock", JOB, "--lake-root", root, "--force"]) == 0
+        assert cli.main(["bookmark", "unlock", JOB, "--lake-root", root, "--force"]) == 0
         assert f"lock of {JOB}: removed (was held by " in capsys.readouterr().out
         assert LocalStorage().lock_state(path) == (None, False)
     finally:
@@ -70,7 +70,7 @@ def test_unlock_of_a_lock_file_no_run_holds_removes_it(tmp_path, capsys):
     assert ready.wait(30)
     holder.kill()  # kill -9: the file stays, the OS lock goes
     holder.join()
-    assert cli.main(["bookmarks", "unlock", JOB, "--lake-root", root]) == 0
+    assert cli.main(["bookmark", "unlock", JOB, "--lake-root", root]) == 0
     assert f"lock of {JOB}: removed (was not held by " in capsys.readouterr().out
-    assert cli.main(["bookmarks", "unlock", JOB, "--lake-root", root]) == 0
+    assert cli.main(["bookmark", "unlock", JOB, "--lake-root", root]) == 0
     assert capsys.readouterr().out == f"lock of {JOB}: no lock\n"
