@@ -3,9 +3,9 @@
 from setuptools import find_packages, setup
 
 setup(
-    name="campaign-lake",
+    name="lakekit",
     version="0.1.0",
-    description="A Spark data lake on AWS Glue: DynamoDB exports to raw Parquet and curated Delta tables",
+    description="A Spark data-lake toolkit for AWS Glue: raw Parquet, curated Delta, serving, Athena",
     python_requires=">=3.11",
     # The runtime's packages, found from the tree (a new pipeline needs no change here); conf/ ships as
     # lakekit.conf so an installed wheel loads --env aws. Test-data writers (scripts/) stay out.
@@ -16,7 +16,11 @@ setup(
     package_data={"catalog": ["*/*.yaml"], "lakekit.conf": ["*.yaml"], "lakekit.core": ["*.properties"]},
     install_requires=[
         "pyyaml>=6",
-        "boto3>=1.34",
+        # The S3 lock's conditional writes: PutObject IfNoneMatch and IfMatch, DeleteObject IfMatch. botocore
+        # 1.35.69 is the first whose S3 model has all three (1.35.67 added DeleteObject's, 1.35.69 PutObject's
+        # IfMatch; read from the released wheels' models). An older botocore refuses the lock's calls with a
+        # ParamValidationError before sending them: tests/deploy/test_botocore_floor.py proves both sides.
+        "boto3>=1.35.69",
         # lake serve (the event ingest service) and lake produce (its progress bar)
         "fastapi>=0.110",
         "uvicorn>=0.29",
@@ -38,6 +42,9 @@ setup(
             "ruff>=0.6",
             "build>=1.2",
             "moto[server]>=5.1",
+            # botocore 1.44.18 speaks rest-json to Athena (its model's protocol changed from json); moto 5.2.6,
+            # the newest, serves Athena's json protocol only and answers 404. Real Athena takes both.
+            "botocore<1.44.18",
             "pytest-xdist>=3.5",
             "import-linter>=2.1",
             # open-table read-back tests: delta-rs (what Polars and pandas read Delta with) and pyarrow

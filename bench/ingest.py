@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{summary.accepted} accepted in {summary.seconds:.1f}s: {rate}")
         started = time.monotonic()
         subprocess.run(
-            [str(BIN / "lake"), "run", "raw_events", "--lake-root", str(lake_root), "--arg", "stream=orders"],
+            [str(BIN / "lake"), "job", "run", "raw_events", "--lake-root", str(lake_root), "--arg", "stream=orders"],
             check=True,
         )
         raw_seconds = time.monotonic() - started

@@ -21,7 +21,7 @@ def _build():
 
     from lakekit.catalog.streams import load_stream
     from lakekit.serve.app import create_app
-    from lakekit.serve.sinks import KinesisSink
+    from lakekit.serve.stores import KinesisSink
 
     kinesis_names = json.loads(os.environ["LAKE_KINESIS_STREAMS"])  # {event stream: Kinesis stream name}
     streams = {name: load_stream(name) for name in kinesis_names}

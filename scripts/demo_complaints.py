@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 
-from scripts.make_samples import CFPB_DEMO_ARGS
+from scripts.samples.complaints import CFPB_DEMO_ARGS
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -1,4 +1,4 @@
-"""`make demo`'s retail part, offline: samples/retail/online_retail.csv posted to `lake serve` by `lake produce
+"""`make demo`'s retail part, offline: samples/retail/online_retail.csv posted to `lake serve` by `lake stream produce
 retail`, the retail workflow into the curated tables and a moto_server's DynamoDB (started and stopped here), then
 one customer looked up through the service's GET /v1/customers/{id}.
 
@@ -67,7 +67,7 @@ def main(lake_root: str) -> None:
         service, url = start_service(lake_root, env)
         try:
             subprocess.run(
-                [lake, "produce", "retail", "--csv", str(CSV), "--url", url, "--api-key", API_KEY],
+                [lake, "stream", "produce", "retail", "--csv", str(CSV), "--url", url, "--api-key", API_KEY],
                 env=env,
                 check=True,
             )

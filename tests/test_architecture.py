@@ -16,7 +16,7 @@ from lakekit.core import registry
 
 REPO = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-GENERIC = ["core", "sources", "sinks", "catalog", "serve", "cli"]
+GENERIC = ["core", "tables", "sources", "sinks", "catalog", "serve", "cli"]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:

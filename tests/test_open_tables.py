@@ -21,7 +21,7 @@ from lakekit.catalog.metastore import has_data
 from lakekit.catalog.model import all_tables, load_table
 from lakekit.pipelines.orders import make_order_event
 from lakekit.serve.app import envelope
-from scripts.make_samples import CFPB_DEMO_ARGS
+from scripts.samples.complaints import CFPB_DEMO_ARGS
 from tests.helpers import read_table, run_campaign, run_job
 
 REPO = Path(__file__).resolve().parent.parent

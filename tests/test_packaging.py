@@ -38,7 +38,7 @@ def wheel(tmp_path_factory) -> Path:
         check=True,
         capture_output=True,
     )
-    (built,) = out.glob("campaign_lake-*.whl")
+    (built,) = out.glob("lakekit-*.whl")
     return built
 
 

@@ -1,4 +1,5 @@
-"""samples/ is exactly what scripts/make_samples.py writes, in AWS's export layout."""
+"""samples/ is exactly what scripts/make_samples.py writes (each pipeline's module in scripts/samples/), in AWS's
+export layout."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from lakekit.core.settings import Settings
 from lakekit.sources.dynamodb.exports import FULL, INCREMENTAL, discover
 from scripts.make_samples import main as make_samples
+from scripts.make_samples import writers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,7 +20,11 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_committed_samples_are_what_the_script_writes(tmp_path):
     make_samples(tmp_path)
-    assert _tree(tmp_path / "landing") == _tree(REPO / "samples" / "landing")
+    assert _tree(tmp_path) == _tree(REPO / "samples")
+
+
+def test_every_pipeline_with_samples_has_its_own_module():
+    assert sorted(writers()) == ["campaign", "complaints", "retail", "users"]
 
 
 def test_samples_are_discovered_in_time_order_and_the_unfinished_export_is_skipped():

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lakekit.catalog.streams import StreamDef
-from lakekit.serve.sinks import Record, Sink, SinkFullError
+from lakekit.serve.stores import Record, Sink, SinkFullError
 
 MAX_RECORDS = 500
 MAX_REQUEST_BYTES = 5 * 1024 * 1024

@@ -1,7 +1,7 @@
-"""What the crash matrices share: traced reference runs, a `lake run` killed at a failpoint, and the lake's state.
+"""What the crash matrices share: traced reference runs, a `lake job run` killed at a failpoint, and the lake's state.
 
 A matrix learns the failpoints of a pipeline from an uninterrupted run (LAKE_FAILPOINTS_TRACE), kills
-a `lake run` subprocess of each point's job there (SIGKILL), reruns in this process and compares what
+a `lake job run` subprocess of each point's job there (SIGKILL), reruns in this process and compares what
 the rerun leaves with the uninterrupted run: tables, state documents, quarantine, locks, DynamoDB items.
 """
 
@@ -68,10 +68,10 @@ def case_point(points: list[str], index: int, what: str) -> str:
 
 
 def kill_at(lake_root: str, point: str, args: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """`lake run JOB` of the point's job, in a subprocess killed (SIGKILL) at the point."""
+    """`lake job run JOB` of the point's job, in a subprocess killed (SIGKILL) at the point."""
     env = {k: v for k, v in os.environ.items() if k not in ("LAKE_FAILPOINTS", "LAKE_FAILPOINTS_TRACE")}
     env.update({"LAKE_FAILPOINTS": point, "LAKE_SPARK_LOG_LEVEL": "ERROR"})
-    argv = [str(LAKE_CLI), "run", point_job(point), "--lake-root", lake_root]
+    argv = [str(LAKE_CLI), "job", "run", point_job(point), "--lake-root", lake_root]
     argv += [a for key, value in (args or {}).items() for a in ("--arg", f"{key}={value}")]
     return subprocess.run(argv, env=env, cwd=MAIN, capture_output=True, text=True, timeout=900, check=False)
 

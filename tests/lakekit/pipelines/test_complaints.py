@@ -18,7 +18,7 @@ from lakekit import cli
 from lakekit.catalog.model import load_table
 from lakekit.core.settings import load_settings
 from lakekit.core.state import WindowLedger
-from scripts.make_samples import CFPB_DEMO_ARGS, CFPB_PAGES, write_cfpb_samples
+from scripts.samples.complaints import CFPB_DEMO_ARGS, CFPB_PAGES, write_cfpb_samples
 from tests.helpers import read_table
 from tests.lakekit.pipelines.crash import assert_killed_at, kill_at
 from tests.servers import complaint, scan_items, start_cfpb_api, stop
@@ -38,9 +38,9 @@ def api():
 
 
 def lake(lake_root: str, job: str, **args: str) -> int:
-    """`lake run JOB` in this process (the suite's SparkSession); the exit status."""
-    argv = ["run", job, "--lake-root", lake_root]
-    # The fast retry settings go to the job that fetches: `lake run` refuses an argument a job does not read.
+    """`lake job run JOB` in this process (the suite's SparkSession); the exit status."""
+    argv = ["job", "run", job, "--lake-root", lake_root]
+    # The fast retry settings go to the job that fetches: `lake job run` refuses an argument a job does not read.
     for key, value in {**(FAST if job == "ingest_complaints" else {}), **args}.items():
         argv += ["--arg", f"{key}={value}"]
     return cli.main(argv)
@@ -168,7 +168,7 @@ def test_a_run_killed_once_it_quarantined_a_page_then_reruns_quarantine_each_fet
     assert ledger(lake_root)["2024-05-01..2024-05-01"]["state"] == "pending"
     # 2. The rerun fetches the window again: the page is still bad, and this fetch is quarantined too.
     api.requests.clear()
-    assert lake(lake_root, "ingest_complaints", **window) == 2
+    assert lake(lake_root, "ingest_complaints", **window) == 1
     # 3. Then the API answers: the window is done, its hits in raw.complaints once.
     api.requests.clear()
     api.bodies = {}
@@ -188,7 +188,7 @@ def test_failed_windows_stay_pending_and_are_fetched_first_by_the_next_run(spark
     # 1. Page 2 of the first window fails every try: the run stops, keeping the page it landed.
     api.scripted = [(200, json.dumps(api.page({**_search("2024-05-01", "2024-05-02"), "size": "2"})).encode(), {})]
     api.scripted += [(500, b"oops", {})] * 3
-    assert lake(lake_root, "ingest_complaints", **window) == 2
+    assert lake(lake_root, "ingest_complaints", **window) == 1
     err = capsys.readouterr().err
     assert re.search(
         r"lake: stopped: 1 window\(s\) left pending \(fetched again first by the next run\): 2024-05-01\.\.2024-05-02: "
@@ -202,7 +202,7 @@ def test_failed_windows_stay_pending_and_are_fetched_first_by_the_next_run(spark
     # 2. The next run resumes after the last landed page; the second window's page is not JSON: quarantined.
     api.requests.clear()
     api.bodies = {2: b"<html>502 Bad Gateway</html>"}
-    assert lake(lake_root, "ingest_complaints", **window) == 2
+    assert lake(lake_root, "ingest_complaints", **window) == 1
     assert asked(api) == [
         ("2024-05-01", "2024-05-02", f"{NOON['2024-05-01']}_8", "2"),
         ("2024-05-03", "2024-05-04", None, "2"),
@@ -224,7 +224,7 @@ def test_failed_windows_stay_pending_and_are_fetched_first_by_the_next_run(spark
     short["hits"]["total"]["value"] = 9
     short["hits"]["hits"] = short["hits"]["hits"][:1]
     api.bodies = {1: json.dumps(short).encode()}
-    assert lake(lake_root, "ingest_complaints", **window) == 2
+    assert lake(lake_root, "ingest_complaints", **window) == 1
     assert (
         "lake: 1 window(s) left pending (fetched again first by the next run): "
         "2024-05-03..2024-05-04: hits.total is 9 but paging returned 1 hit(s)" in capsys.readouterr().err
@@ -367,7 +367,8 @@ def test_workflow_offline_then_a_changed_complaint_merges_and_loads_only_what_ch
     args = ["--arg", f"url={api.url}", "--arg", "start=2024-05-01", "--arg", "end=2024-05-03", "--arg", "refetch=true"]
     assert cli.main(["workflow", "run", "complaints", "--lake-root", lake_root, *args]) == 0
     out = capsys.readouterr().out
-    assert "curated.complaints: version" in out and "1 complaint(s) inserted or updated" in out
+    line = f"[curated_complaints] curated.complaints: version {version + 1}, 1 row(s) inserted or updated, 0 deleted"
+    assert line in out.splitlines()
     changes = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", version + 1)
     changes = changes.load(path).select("complaint_id", "company_response", "_change_type").collect()
     assert sorted(changes) == [
@@ -396,8 +397,8 @@ def test_workflow_offline_then_a_changed_complaint_merges_and_loads_only_what_ch
     assert len(scan_items(moto.endpoint, "consumer_complaints")) == 35
 
     # On AWS (any environment but local) a missing table is a clear error, not created.
-    argv = ["run", "load_complaints_dynamodb", "--lake-root", lake_root, "--env", "aws"]
-    assert cli.main([*argv, "--arg", "dynamodb_table=not_there", "--arg", "rebuild=true"]) == 2
+    argv = ["job", "run", "load_complaints_dynamodb", "--lake-root", lake_root, "--env", "aws"]
+    assert cli.main([*argv, "--arg", "dynamodb_table=not_there", "--arg", "rebuild=true"]) == 1
     assert "lake: DynamoDB table not_there does not exist in us-east-1 (the deployment creates it" in (
         capsys.readouterr().err
     )

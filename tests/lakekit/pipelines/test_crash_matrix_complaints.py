@@ -1,6 +1,6 @@
 """Kill -9 at every failpoint of the complaints pipeline, rerun, and check nothing was lost, doubled or changed.
 
-Built as test_crash_matrix.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py): the
+Built as test_crash_matrix_campaign.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py): the
 sample complaints served by the local CFPB-shaped API on a moto_server (DynamoDB), in two stages: the first
 run (two windows of three days, pages of three hits, two hits quarantined, curated.complaints' first load, the
 first items), then a later run resuming after the ledger's last window (two pages: new complaints, and one
@@ -27,7 +27,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakekit.pipelines.complaints import CURATED_TABLE, INGEST_JOB, RAW_TABLE, SOURCE
-from scripts.make_samples import CFPB_DEMO_ARGS, cfpb_source
+from scripts.samples.complaints import CFPB_DEMO_ARGS, cfpb_source
 from tests.helpers import read_table
 from tests.lakekit.pipelines.crash import (
     case_point,

@@ -1,6 +1,6 @@
 """Kill -9 at every failpoint of the orders pipeline, rerun, and compare with an uninterrupted run.
 
-Built as test_crash_matrix.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py).
+Built as test_crash_matrix_campaign.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py).
 Two stages, the landed events of test_orders.py: the first run into an empty lake (raw_events' micro-batch:
 publish, quarantine, its state and Spark's commit; the first load of the four curated tables), then a second
 file of events (the MERGE of each table, with an order moving day and a line removed; raw_events' points are

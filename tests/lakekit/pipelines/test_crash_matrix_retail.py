@@ -1,7 +1,7 @@
 """Kill -9 at every failpoint of the retail pipeline's curated and DynamoDB jobs, rerun, compare with an
 uninterrupted run.
 
-Built as test_crash_matrix.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py), on
+Built as test_crash_matrix_campaign.py is (points from a traced reference run, tests/lakekit/pipelines/crash.py), on
 the events of test_retail.py and a moto_server. Two stages: the sample's events into an empty lake (the
 quarantine, the first load of the three curated tables, the first items of Customers and Invoices), then the
 second batch of test_retail.py (the MERGE of each table, items updated, moved and deleted). raw_events' points
@@ -21,7 +21,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakekit.pipelines.retail import CUSTOMERS_TABLE, INVOICES_TABLE, LINES_TABLE, RAW_TABLE
-from scripts.make_samples import RETAIL_FILE, retail_rows
+from scripts.samples.retail import RETAIL_FILE, retail_rows
 from tests.helpers import read_table
 from tests.lakekit.pipelines.crash import (
     assert_same_lake,

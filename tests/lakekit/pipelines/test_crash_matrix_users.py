@@ -1,6 +1,6 @@
 """Kill -9 at every failpoint of the users pipeline, rerun, and check nothing was lost or doubled.
 
-As in test_crash_matrix.py, the points are those an uninterrupted run passes (LAKE_FAILPOINTS_TRACE).
+As in test_crash_matrix_campaign.py, the points are those an uninterrupted run passes (LAKE_FAILPOINTS_TRACE).
 A rerun of ingest_users fetches again (the API gives a new draw each time; here the recorded pages
 stand for it), so the raw table cannot equal the uninterrupted run's. What must hold instead: every
 response landed, by the killed run or the rerun, is in raw.users exactly once with the records it
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from lakekit.catalog.model import load_table
 from lakekit.core.settings import load_settings
 from lakekit.core.state import Bookmarks
 from lakekit.pipelines.users import fingerprint, raw_days
+from lakekit.tables import TableHandle
 from tests.helpers import read_table
 from tests.lakekit.pipelines.crash import case_point, kill_then_rerun, locks, run_steps, traced
 from tests.lakekit.pipelines.test_campaign_exactly_once import table_rows
@@ -141,7 +141,7 @@ def test_a_kill_at_every_users_failpoint_then_a_rerun_lose_and_double_nothing(sp
     settings = load_settings("local", str(lake))
     marks = Bookmarks(settings)
     assert sorted(marks.position("ingest_users")["files"]) == sorted(f.split("/", 2)[2] for f in landed), point
-    day_files = raw_days(type("Run", (), {"settings": settings})(), load_table("raw.users"))[P_DATE]
+    day_files = raw_days(TableHandle(type("Run", (), {"settings": settings})(), "raw.users"))[P_DATE]
     assert marks.position("users_daily")["days"] == {P_DATE: fingerprint(day_files)}, point
     for name in CURATED:
         assert table_rows(spark, str(lake), name) == reference["curated"][name], f"{point}: {name}"

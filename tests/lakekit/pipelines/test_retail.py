@@ -18,10 +18,10 @@ from deltalake import DeltaTable as RustDeltaTable
 
 from lakekit.catalog.model import load_table
 from lakekit.catalog.streams import load_stream
-from lakekit.pipelines import retail as retail_pipeline
 from lakekit.serve.app import envelope
 from lakekit.sources.streams.landing import StreamLanding
-from scripts.make_samples import RETAIL_FILE, RETAIL_HEADER, retail_csv, retail_rows
+from lakekit.tables import TableHandle
+from scripts.samples.retail import RETAIL_FILE, RETAIL_HEADER, retail_csv, retail_rows
 from tests.helpers import read_table, run_job
 from tests.lakekit.pipelines.crash import assert_killed_at, kill_at
 from tests.oracle import RetailConf, retail_customers, retail_invoices, retail_lines, retail_problem
@@ -243,17 +243,17 @@ def test_retail_views_against_the_oracle_then_a_changing_batch_then_dynamodb(
     run_job(lake_root, "raw_events", stream="retail")
     # Interrupted after the customers' MERGE, before the invoices' (which still name 536403's old customer):
     # the rerun completes the run as if nothing had happened.
-    real_apply = retail_pipeline._apply
+    real_write = TableHandle.write
 
-    def interrupted_before_invoices(run, table, old_df, new_df):
-        if table.qualified_name == INVOICES:
+    def interrupted_before_invoices(handle, old_df, new_df, **options):
+        if handle.name == INVOICES:
             raise RuntimeError("killed")
-        return real_apply(run, table, old_df, new_df)
+        return real_write(handle, old_df, new_df, **options)
 
-    monkeypatch.setattr(retail_pipeline, "_apply", interrupted_before_invoices)
+    monkeypatch.setattr(TableHandle, "write", interrupted_before_invoices)
     with pytest.raises(RuntimeError, match="killed"):
         run_job(lake_root, "curated_retail")
-    monkeypatch.setattr(retail_pipeline, "_apply", real_apply)
+    monkeypatch.setattr(TableHandle, "write", real_write)
     run_job(lake_root, "curated_retail")
     lines_2, invoices_2, customers_2 = expected(first + second)
     assert table_rows(spark, lake_root, LINES, ["invoice_no", "line_no"]) == lines_2

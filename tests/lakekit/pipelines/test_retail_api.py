@@ -19,9 +19,10 @@ import httpx
 import pytest
 
 from lakekit.catalog.serving import load_serving_table
+from lakekit.core.names import Names
 from lakekit.pipelines.retail_api import customer_router
 from lakekit.serve.app import create_app
-from lakekit.serve.sinks import FileSink
+from lakekit.serve.stores import FileSink
 from lakekit.sinks.dynamodb import create_table_request
 from tests.lakekit.serve.conftest import Served
 from tests.servers import MotoServer, free_port
@@ -236,10 +237,10 @@ def test_an_unknown_customer_or_a_guest_is_a_404(service):
         assert (answer.status_code, answer.json()) == (404, {"error": f"no customer {customer}"})
 
 
-def test_tables_named_in_the_conf_and_a_missing_table_is_a_503(moto, tmp_path, monkeypatch):
+def test_tables_named_by_the_environments_names_and_a_missing_table_is_a_503(moto, tmp_path, monkeypatch):
     for key, value in moto.env.items():
         monkeypatch.setenv(key, value)
-    settings = SimpleNamespace(sources={"retail": {"customers_table": "Customers", "invoices_table": "Absent"}})
+    settings = SimpleNamespace(names=Names.from_conf({"fixed": {"serving_table": {"Invoices": "Absent"}}}))
     sink = FileSink(str(tmp_path), ["retail"])
     with Served(create_app({}, sink, [KEY], routers=[customer_router(settings)])) as served:
         answer = get(served, "/v1/customers/17850")

@@ -24,7 +24,8 @@ from lakekit.core.settings import load_settings
 from lakekit.core.state import Bookmarks
 from lakekit.pipelines.users import CREDENTIAL_FIELDS, read_raw_days
 from lakekit.sources.http import FetchError, RetryPolicy, get
-from scripts.make_samples import RANDOMUSER_PAGES, write_randomuser_samples
+from lakekit.tables import TableHandle
+from scripts.samples.users import RANDOMUSER_PAGES, write_randomuser_samples
 from tests.helpers import read_table, run_job
 
 REPO = Path(__file__).resolve().parents[3]
@@ -226,9 +227,9 @@ def test_ingest_lands_responses_without_credentials_and_loads_raw_users_once(spa
 
 def test_a_server_failing_every_try_is_a_clear_error_and_lands_nothing(lake_root, api, capsys):
     api.script((500, b"oops"), (500, b"oops"), (500, b"oops"))
-    argv = ["run", "ingest_users", "--lake-root", lake_root, "--arg", f"url={api.url}", "--arg", "results=5"]
+    argv = ["job", "run", "ingest_users", "--lake-root", lake_root, "--arg", f"url={api.url}", "--arg", "results=5"]
     argv += [f"--arg={k}={v}" for k, v in FAST.items()]
-    assert cli.main(argv) == 2
+    assert cli.main(argv) == 1
     assert (
         f"lake: GET {api.url}?results=5 failed after 3 attempt(s); last: HTTP 500 Internal Server Error; "
         "0 response(s) landed before it were loaded" in capsys.readouterr().err
@@ -288,7 +289,9 @@ def test_users_daily_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_r
 
     # Pruning, shown two ways: the scan carries the partition filter, and a corrupt file in another
     # partition is never opened (reading it would fail).
-    scan = read_raw_days(spark, raw, lake_root, [str(day)])
+    # The handle reads the table's location from the run's lake root and its Spark session, nothing else.
+    run = type("Run", (), {"spark": spark, "settings": type("Settings", (), {"lake_root": lake_root})()})()
+    scan = read_raw_days(TableHandle(run, raw), [str(day)])
     plan = scan._jdf.queryExecution().executedPlan().toString()
     assert re.search(r"PartitionFilters: \[isnotnull\(p_date#\d+\), \(p_date#\d+ = 2026-11-20\)\]", plan), plan
     corrupt = Path(raw.location_under(lake_root), f"p_date={other}", "corrupt.snappy.parquet")

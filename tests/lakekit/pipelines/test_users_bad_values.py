@@ -11,7 +11,7 @@ from chispa import assert_df_equality
 from pyspark.sql import types as T
 
 from lakekit.pipelines.users import CREDENTIAL_FIELDS
-from scripts.make_samples import RANDOMUSER_PAGES
+from scripts.samples.users import RANDOMUSER_PAGES
 from tests.helpers import read_table, run_job
 
 ANNA, LEON, MERE = (r["login"]["uuid"] for r in RANDOMUSER_PAGES[0]["results"])

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from lakekit.pipelines.users import CREDENTIAL_FIELDS
-from scripts.make_samples import RANDOMUSER_PAGES
+from scripts.samples.users import RANDOMUSER_PAGES
 from tests.helpers import read_table, run_job
 
 BASE = RANDOMUSER_PAGES[0]["results"]

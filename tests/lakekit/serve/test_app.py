@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lakekit.serve.sinks import FileSink
+from lakekit.serve.stores import FileSink
 from tests.lakekit.serve.conftest import post
 
 EVENT = {

@@ -10,7 +10,7 @@ import boto3
 import httpx
 import pytest
 
-from lakekit.serve.sinks import KinesisSink
+from lakekit.serve.stores import KinesisSink
 from tests.lakekit.serve.conftest import post
 from tests.lakekit.serve.test_app import EVENT, event
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from lakekit import cli
-from lakekit.serve.sinks import FileSink
+from lakekit.serve.stores import FileSink
 from tests.lakekit.serve.conftest import KEY
 from tests.lakekit.serve.test_app import landed
 
 
 def produce(url: str, *extra: str) -> list[str]:
-    return ["produce", "orders", "--url", url, "--count", "250", "--batch", "100", "--quiet", *extra]
+    return ["stream", "produce", "orders", "--url", url, "--count", "250", "--batch", "100", "--quiet", *extra]
 
 
 def test_produce_posts_reproducible_batches_and_sums_them_up(tmp_path, serve, capsys):

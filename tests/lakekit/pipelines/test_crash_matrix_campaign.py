@@ -14,7 +14,9 @@ The matrix is `make test-crash` (marker `crash`, about 2 minutes a point on a bu
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import shutil
 from datetime import timedelta
@@ -67,10 +69,26 @@ BAD_LINE = '{"Item": {"userID": {"S": "USER#mallory"}, "campaignID": {"S": "CAMP
 
 
 def add_bad_line(landing: Path) -> None:
-    """A truncated line at the end of one sample data file: every run quarantines it."""
+    """A truncated line at the end of one sample data file: every run quarantines it. The manifest describes
+    the file as DynamoDB would have (its md5Checksum, ETag and itemCount), so the export is whole and its
+    bad line a record to quarantine, not a corrupt export (which fails the job: docs/dynamodb_exports.md)."""
     data = sorted((landing / "dynamodb" / "user_Campaign" / "AWSDynamoDB").glob("*/data/*.json.gz"))[0]
     text = gzip.decompress(data.read_bytes()).decode()
     data.write_bytes(gzip.compress((text.rstrip("\n") + "\n" + BAD_LINE + "\n").encode()))
+    digest = hashlib.md5(data.read_bytes())
+    manifest = data.parent.parent / "manifest-files.json"
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    [entry] = [e for e in entries if e["dataFileS3Key"].endswith(f"/data/{data.name}")]
+    entry.update(
+        itemCount=entry["itemCount"] + 1,
+        md5Checksum=base64.b64encode(digest.digest()).decode(),
+        etag=digest.hexdigest(),
+    )
+    manifest.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    summary_path = data.parent.parent / "manifest-summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["itemCount"] += 1
+    summary_path.write_text(json.dumps(summary))
 
 
 def first_lake(root: Path) -> str:
