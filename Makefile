@@ -31,14 +31,14 @@ demo: install
 	PORT=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	LAKE_API_KEYS=demo-key $(BIN)/lake serve --lake-root $(DEMO_LAKE) --port $$PORT & SERVE=$$!; \
 	for i in $$(seq 100); do curl -sf http://127.0.0.1:$$PORT/health >/dev/null && break; sleep 0.2; done; \
-	$(BIN)/lake produce orders --url http://127.0.0.1:$$PORT --api-key demo-key --count 300 --batch 50 --seed 7; \
+	$(BIN)/lake stream produce orders --url http://127.0.0.1:$$PORT --api-key demo-key --count 300 --batch 50 --seed 7; \
 	STATUS=$$?; kill -TERM $$SERVE; wait $$SERVE; exit $$STATUS
 	$(BIN)/lake workflow run orders --lake-root $(DEMO_LAKE)
 	$(BIN)/lake query --lake-root $(DEMO_LAKE) queries/orders/sales_per_country.sql
 	# The complaints pipeline, offline: the recorded CFPB pages in samples/cfpb stand for the API, and a moto_server
 	# the script starts on a free port (and stops) stands for DynamoDB; prints curated.complaints and a few items.
 	$(BIN)/python -m scripts.demo_complaints $(DEMO_LAKE)
-	# The retail pipeline, offline: samples/retail/online_retail.csv posted to the service by `lake produce retail`,
+	# The retail pipeline, offline: samples/retail/online_retail.csv posted to the service by `lake stream produce retail`,
 	# the retail workflow into the curated tables and a moto_server's DynamoDB, then GET /v1/customers/{id}.
 	$(BIN)/python -m scripts.demo_retail $(DEMO_LAKE)
 
@@ -46,8 +46,9 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# kill -9 at every failpoint of the campaign, users, orders, retail and complaints pipelines, then rerun and
-# compare with an uninterrupted run (tests/lakekit/pipelines/test_crash_matrix*.py, helpers in crash.py).
+# kill -9 at every failpoint of every pipeline, then rerun and compare with an uninterrupted run (one file per
+# pipeline, tests/lakekit/pipelines/test_crash_matrix_<pipeline>.py, helpers in crash.py), and the campaign's three
+# kills in a row on one lake: every test marked `crash`, found by its marker, none listed here.
 # Its own temporary folder: pytest prunes the shared /tmp/pytest-of-<user>/ to the last 3 sessions,
 # which another pytest run started meanwhile would do under this long one. One file per worker: each
 # builds its reference lakes once (two JVMs of 4 GiB, plus one per `lake` subprocess). The orders,
@@ -55,12 +56,13 @@ test: install
 # complaints 18 min 6 s (15 points; each case then still ran the jobs ahead of its own); orders 6 min
 # for its reference, 86 to 281 s a point (24 points); retail 6 min 17 s for its reference, 125 to 397 s
 # a point (26 points; 49 to 54 s for a point of the DynamoDB load). Not yet measured idle.
-CRASH_MATRICES := $(addprefix tests/lakekit/pipelines/test_crash_matrix, .py _users.py _orders.py _retail.py _complaints.py)
 test-crash: install
 	mkdir -p .tmp
-	$(BIN)/pytest -m crash -n 2 --dist loadfile --basetemp=$(CURDIR)/.tmp/test-crash $(CRASH_MATRICES)
+	$(BIN)/pytest -m crash -n 2 --dist loadfile --basetemp=$(CURDIR)/.tmp/test-crash tests
 
-# The wheel in a fresh venv with --env aws on a local S3 and Glue API (moto server); S3 request counts.
+# The wheel in a fresh venv with --env aws on a local S3, Glue and DynamoDB API (moto server); S3 request counts.
+# Every job runs in its own process under its own key; each request must be in deploy/iam/calls.jsonl, which
+# deploy-check evaluates against the roles (LAKE_IAM_RECORD=1 make test-aws adds what is new).
 test-aws: install
 	$(BIN)/lake jars --s3
 	$(BIN)/pytest -n 0 -m aws tests/aws
@@ -148,11 +150,20 @@ $(DEPLOY_STAMP): $(STAMP) setup.py
 ingest-bundle: wheel
 	rm -rf dist/ingest-lambda
 	$(BIN)/pip install --quiet --target dist/ingest-lambda --platform manylinux2014_x86_64 --implementation cp \
-		--python-version 3.11 --only-binary=:all: dist/campaign_lake-*-py3-none-any.whl 'mangum>=0.17'
+		--python-version 3.11 --only-binary=:all: dist/lakekit-*-py3-none-any.whl 'mangum>=0.17'
 	cp deploy/ingest_handler.py dist/ingest-lambda/
 
-# Offline: synthesizes every stack (python deploy/app.py), CDK assertions, cfn-lint, checkov (tests/deploy).
-deploy-check: deploy-install ingest-bundle
+# The IAM policy evaluator deploy-check runs (deploy/iam/simulate.mjs), pinned, cached outside the repo.
+IAM_SIMULATE_VERSION := 0.1.173
+IAM_SIMULATE_PREFIX := $(HOME)/.cache/lakekit/iam-simulate/$(IAM_SIMULATE_VERSION)
+.PHONY: iam-install
+iam-install:
+	test -d $(IAM_SIMULATE_PREFIX)/node_modules/@cloud-copilot/iam-simulate || npm install --silent --no-audit \
+		--no-fund --prefix $(IAM_SIMULATE_PREFIX) @cloud-copilot/iam-simulate@$(IAM_SIMULATE_VERSION)
+
+# Offline: synthesizes every stack (python deploy/app.py), CDK assertions, cfn-lint, checkov, and evaluates every
+# recorded AWS request (deploy/iam/calls.jsonl, from make test-aws) against its caller's role (tests/deploy).
+deploy-check: deploy-install ingest-bundle iam-install
 	$(BIN)/pytest -o addopts="-ra" -p no:cacheprovider tests/deploy
 
 # Needs AWS credentials and a bootstrapped account/region (npx aws-cdk bootstrap); not run in CI.
