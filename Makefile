@@ -129,7 +129,7 @@ bench-cdf: install
 samples: install
 	$(BIN)/python -m scripts.make_samples
 
-# Deployment (deploy/, README "Deploy"): make deploy-check | deploy.
+# Deployment (deploy/, docs/deploy.md): make deploy-check | deploy.
 # checkov lives in its own venv: it pins packaging<24, which pytest refuses.
 .PHONY: deploy-install ingest-bundle deploy-check deploy
 DEPLOY_STAMP := $(VENV)/.deploy-installed

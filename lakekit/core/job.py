@@ -39,7 +39,7 @@ COMMON_OPTIONS: dict[str, Option] = {
 }
 
 # What Glue itself passes to every job script (special parameters and run ids): accepted, and read by
-# Glue's runtime or by awsglue's Job, not by the jobs. `lake` lists them in the README's Glue section.
+# Glue's runtime or by awsglue's Job, not by the jobs. `lake` lists them in docs/glue.md.
 GLUE_ARGUMENTS = (
     "JOB_ID",
     "JOB_RUN_ID",
