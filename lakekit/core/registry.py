@@ -1,7 +1,7 @@
-"""The registry of jobs and workflows: each pipeline module under lakekit.pipelines declares its own.
+"""The registry of jobs and workflows: each pipeline under lakekit.pipelines declares its own.
 
 The runtime names no pipeline: it finds them by listing the `lakekit.pipelines` package, where each
-module holds a `PIPELINE` (a `Pipeline`). `lake job run JOB`, `lake workflow run NAME` and the thin
+module or subpackage holds a `PIPELINE` (a `Pipeline`). `lake job run JOB`, `lake workflow run NAME` and the thin
 scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
 """
 
