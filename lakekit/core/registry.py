@@ -1,8 +1,9 @@
 """The registry of jobs and workflows: each pipeline under lakekit.pipelines declares its own.
 
 The runtime names no pipeline: it finds them by listing the `lakekit.pipelines` package, where each
-module or subpackage holds a `PIPELINE` (a `Pipeline`). `lake job run JOB`, `lake workflow run NAME` and the thin
-scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
+module or subpackage holds a `PIPELINE` (a `Pipeline`), and `lakekit.jobs`, whose modules declare the
+generic jobs (raw ingestion of any declared stream) the same way. `lake job run JOB`, `lake workflow run
+NAME` and the thin scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from lakekit.core.options import Option
 
-PIPELINES_PACKAGE = "lakekit.pipelines"
+# Where PIPELINE declarations are found, listed together by module name (a name in both packages is an error).
+PACKAGES = ("lakekit.jobs", "lakekit.pipelines")
 
 
 class UnknownJobError(LookupError):
@@ -103,13 +105,19 @@ class Pipeline:
 
 @cache
 def pipelines() -> tuple[Pipeline, ...]:
-    """Every pipeline declared under lakekit.pipelines, by module name."""
-    package = importlib.import_module(PIPELINES_PACKAGE)
+    """Every pipeline declared under lakekit.jobs and lakekit.pipelines, by module name."""
+    modules: dict[str, str] = {}
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name.startswith("_"):
+                continue
+            if module.name in modules:
+                raise ValueError(f"{package_name}.{module.name} has the name of {modules[module.name]}")
+            modules[module.name] = f"{package_name}.{module.name}"
     found = []
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue
-        declared = getattr(importlib.import_module(f"{PIPELINES_PACKAGE}.{module.name}"), "PIPELINE", None)
+    for name in sorted(modules):
+        declared = getattr(importlib.import_module(modules[name]), "PIPELINE", None)
         if isinstance(declared, Pipeline):
             found.append(declared)
     return tuple(found)

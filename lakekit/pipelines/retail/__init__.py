@@ -8,7 +8,7 @@ into events by `lake stream produce retail --csv FILE`), api.py (the read API on
 from __future__ import annotations
 
 from lakekit.core.registry import Job, Pipeline, Step
-from lakekit.pipelines.event_streams import RAW_EVENTS_JOB, batches_state
+from lakekit.jobs.event_streams import RAW_EVENTS_JOB, batches_state
 from lakekit.pipelines.retail.api import customer_router
 from lakekit.pipelines.retail.csv_file import read_retail_csv
 from lakekit.pipelines.retail.jobs import (

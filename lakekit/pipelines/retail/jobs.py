@@ -14,7 +14,7 @@ from lakekit.catalog.serving import load_serving_table
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobRun
 from lakekit.core.storage import storage_for
-from lakekit.pipelines.event_streams import RAW_EVENTS_JOB
+from lakekit.jobs.event_streams import RAW_EVENTS_JOB
 from lakekit.sinks.delta_log import has_version_after
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.streams.raw import unapplied_batches
