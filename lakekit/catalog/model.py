@@ -33,10 +33,13 @@ class CatalogError(ValueError):
     """A table definition is missing or malformed."""
 
 
-def catalog_roots() -> list[Traversable]:
-    """catalog/, then the catalog package of each distribution that declares one (entry point group lakekit.catalog)."""
+@cache
+def catalog_roots() -> tuple[Traversable, ...]:
+    """catalog/, then the catalog package of each distribution that declares one (entry point group lakekit.catalog).
+    Cached: listing the entry points reads every installed distribution's metadata (31 ms here), and each table,
+    stream and serving declaration is found through this list."""
     points = sorted(entry_points(group=ENTRY_POINTS), key=lambda p: p.name)
-    return [resources.files("catalog"), *(resources.files(p.value) for p in points)]
+    return (resources.files("catalog"), *(resources.files(p.value) for p in points))
 
 
 def catalog_file(folder: str, name: str) -> Traversable | None:

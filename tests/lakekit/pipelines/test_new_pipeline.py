@@ -89,6 +89,7 @@ SCHEMA = T.StructType(
 def _clear_caches() -> None:
     registry.pipelines.cache_clear()
     model.load_table.cache_clear()
+    model.catalog_roots.cache_clear()
 
 
 @pytest.fixture
