@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.abc import Traversable
+from importlib.metadata import entry_points
 from typing import Any
 
 import yaml
@@ -22,8 +24,36 @@ _PRIMITIVES = {
 }
 
 
+# A pipeline shipped in a distribution of its own declares here the package holding its catalog files, laid out
+# as catalog/ is (<layer>/<name>.yaml, streams/, serving/): `name = package`.
+ENTRY_POINTS = "lakekit.catalog"
+
+
 class CatalogError(ValueError):
     """A table definition is missing or malformed."""
+
+
+@cache
+def catalog_roots() -> tuple[Traversable, ...]:
+    """catalog/, then the catalog package of each distribution that declares one (entry point group lakekit.catalog).
+    Cached: listing the entry points reads every installed distribution's metadata (31 ms here), and each table,
+    stream and serving declaration is found through this list."""
+    points = sorted(entry_points(group=ENTRY_POINTS), key=lambda p: p.name)
+    return (resources.files("catalog"), *(resources.files(p.value) for p in points))
+
+
+def catalog_file(folder: str, name: str) -> Traversable | None:
+    """catalog/<folder>/<name> in whichever root holds it; None if none does, a CatalogError if two do."""
+    found = [f for f in (root.joinpath(folder, name) for root in catalog_roots()) if f.is_file()]
+    if len(found) > 1:
+        raise CatalogError(f"catalog/{folder}/{name} is declared twice: {', '.join(map(str, found))}")
+    return found[0] if found else None
+
+
+def catalog_names(folder: str) -> list[str]:
+    """The names of the YAML files in catalog/<folder>/ of every root, without .yaml, sorted."""
+    folders = [f for f in (root.joinpath(folder) for root in catalog_roots()) if f.is_dir()]
+    return sorted({p.name[:-5] for f in folders for p in f.iterdir() if p.name.endswith(".yaml")})
 
 
 def _spark_type(spec: dict[str, Any]):
@@ -113,8 +143,8 @@ class TableDef:
 def load_table(qualified_name: str) -> TableDef:
     """The definition of `layer.name` from catalog/<layer>/<name>.yaml."""
     layer, _, name = qualified_name.partition(".")
-    resource = resources.files("catalog").joinpath(layer, f"{name}.yaml")
-    if not resource.is_file():
+    resource = catalog_file(layer, f"{name}.yaml")
+    if resource is None:
         raise CatalogError(f"table {qualified_name} is not defined: no catalog/{layer}/{name}.yaml")
     spec = yaml.safe_load(resource.read_text())
     if (spec.get("layer"), spec.get("name")) != (layer, name):
@@ -136,16 +166,15 @@ def load_table(qualified_name: str) -> TableDef:
 
 
 def all_tables() -> list[TableDef]:
-    root = resources.files("catalog")
-    names = []
     # catalog/streams/ declares event streams and catalog/serving/ DynamoDB tables, not lake tables.
     not_layers = ("streams", "serving")
-    folders = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_") and p.name not in not_layers]
-    for layer in sorted(folders):
-        for item in sorted(root.joinpath(layer).iterdir(), key=lambda p: p.name):
-            if item.name.endswith(".yaml"):
-                names.append(f"{layer}.{item.name[:-5]}")
-    return [load_table(n) for n in names]
+    layers = {
+        p.name
+        for root in catalog_roots()
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith("_") and p.name not in not_layers
+    }
+    return [load_table(f"{layer}.{name}") for layer in sorted(layers) for name in catalog_names(layer)]
 
 
 def sql_quote(text: str) -> str:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import yaml
 
-from lakekit.catalog.model import CatalogError
+from lakekit.catalog.model import CatalogError, catalog_file, catalog_names
 
 SERVING_FOLDER = "serving"  # catalog/serving/: not a layer of lake tables
 KEY_TYPES = ("S", "N", "B")
@@ -64,8 +63,8 @@ def _key(spec: Any, where: str) -> KeyAttribute:
 @cache
 def load_serving_table(name: str) -> ServingTable:
     """The declaration of the DynamoDB table `name` from catalog/serving/<name>.yaml."""
-    resource = resources.files("catalog").joinpath(SERVING_FOLDER, f"{name}.yaml")
-    if not resource.is_file():
+    resource = catalog_file(SERVING_FOLDER, f"{name}.yaml")
+    if resource is None:
         raise CatalogError(f"serving table {name} is not declared: no catalog/{SERVING_FOLDER}/{name}.yaml")
     spec = yaml.safe_load(resource.read_text()) or {}
     where = f"catalog/{SERVING_FOLDER}/{name}.yaml"
@@ -90,6 +89,4 @@ def load_serving_table(name: str) -> ServingTable:
 
 def serving_tables() -> list[ServingTable]:
     """Every declared serving table, by name."""
-    folder = resources.files("catalog").joinpath(SERVING_FOLDER)
-    names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
-    return [load_serving_table(n) for n in names]
+    return [load_serving_table(n) for n in catalog_names(SERVING_FOLDER)]

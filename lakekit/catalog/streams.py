@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
-from importlib import resources
 from typing import Any
 
 import yaml
 
-from lakekit.catalog.model import CatalogError
+from lakekit.catalog.model import CatalogError, catalog_file, catalog_names
 
 STREAMS_FOLDER = "streams"  # catalog/streams/: not a layer of tables
 
@@ -101,8 +100,8 @@ def _values_at(value: Any, path: tuple[str, ...], where: str):
 @cache
 def load_stream(name: str) -> StreamDef:
     """The stream declared in catalog/streams/<name>.yaml."""
-    resource = resources.files("catalog").joinpath(STREAMS_FOLDER, f"{name}.yaml")
-    if not resource.is_file():
+    resource = catalog_file(STREAMS_FOLDER, f"{name}.yaml")
+    if resource is None:
         raise CatalogError(f"stream {name!r} is not declared: no catalog/{STREAMS_FOLDER}/{name}.yaml")
     spec = yaml.safe_load(resource.read_text())
     if spec.get("name") != name:
@@ -120,7 +119,4 @@ def load_stream(name: str) -> StreamDef:
 
 
 def stream_names() -> list[str]:
-    folder = resources.files("catalog").joinpath(STREAMS_FOLDER)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return catalog_names(STREAMS_FOLDER)

@@ -1,8 +1,10 @@
-"""The registry of jobs and workflows: each pipeline module under lakekit.pipelines declares its own.
+"""The registry of jobs and workflows: each pipeline under lakekit.pipelines declares its own.
 
 The runtime names no pipeline: it finds them by listing the `lakekit.pipelines` package, where each
-module holds a `PIPELINE` (a `Pipeline`). `lake job run JOB`, `lake workflow run NAME` and the thin
-scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
+module or subpackage holds a `PIPELINE` (a `Pipeline`), and `lakekit.jobs`, whose modules declare the
+generic jobs (raw ingestion of any declared stream) the same way; a pipeline installed as a distribution of its
+own names its module under the entry point group `lakekit.pipelines`. `lake job run JOB`, `lake workflow run
+NAME` and the thin scripts under jobs/ all look jobs up here, so a job runs the same way from each of them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import entry_points
 from typing import Any
 
 from lakekit.core.options import Option
 
-PIPELINES_PACKAGE = "lakekit.pipelines"
+# Where PIPELINE declarations are found, listed together by module name (a name in both packages is an error).
+PACKAGES = ("lakekit.jobs", "lakekit.pipelines")
+# A pipeline shipped in a distribution of its own declares its module here (`name = module`, the module holding
+# PIPELINE); its tables come with it through lakekit.catalog.model's entry points.
+ENTRY_POINTS = "lakekit.pipelines"
 
 
 class UnknownJobError(LookupError):
@@ -103,13 +110,24 @@ class Pipeline:
 
 @cache
 def pipelines() -> tuple[Pipeline, ...]:
-    """Every pipeline declared under lakekit.pipelines, by module name."""
-    package = importlib.import_module(PIPELINES_PACKAGE)
+    """Every pipeline declared under lakekit.jobs and lakekit.pipelines or by an entry point, by module name."""
+    modules: dict[str, str] = {}
+
+    def add(name: str, module: str) -> None:
+        if name in modules:
+            raise ValueError(f"{module} has the name of {modules[name]}")
+        modules[name] = module
+
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_"):
+                add(module.name, f"{package_name}.{module.name}")
+    for point in entry_points(group=ENTRY_POINTS):
+        add(point.name, point.value)
     found = []
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue
-        declared = getattr(importlib.import_module(f"{PIPELINES_PACKAGE}.{module.name}"), "PIPELINE", None)
+    for name in sorted(modules):
+        declared = getattr(importlib.import_module(modules[name]), "PIPELINE", None)
         if isinstance(declared, Pipeline):
             found.append(declared)
     return tuple(found)

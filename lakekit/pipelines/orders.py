@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from lakekit.core.job import JobRun
 from lakekit.core.registry import Job, Pipeline, Step
-from lakekit.pipelines.event_streams import RAW_EVENTS_JOB, batches_state
+from lakekit.jobs.event_streams import RAW_EVENTS_JOB, batches_state
 from lakekit.tables import TableHandle
 from transforms.orders import (
     build_orders,

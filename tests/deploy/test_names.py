@@ -269,7 +269,7 @@ def test_one_override_names_the_table_the_stack_makes_and_grants_and_the_loader_
 
     from lakekit.core.settings import load_settings
     from lakekit.pipelines import complaints, retail
-    from lakekit.pipelines.retail_api import customer_router
+    from lakekit.pipelines.retail.api import customer_router
 
     template = shared[OVERRIDDEN_ENV]
     tables = {p["TableName"] for p in _of_type(template, "AWS::DynamoDB::Table")}

@@ -20,7 +20,7 @@ import pytest
 
 from lakekit.catalog.serving import load_serving_table
 from lakekit.core.names import Names
-from lakekit.pipelines.retail_api import customer_router
+from lakekit.pipelines.retail.api import customer_router
 from lakekit.serve.app import create_app
 from lakekit.serve.stores import FileSink
 from lakekit.sinks.dynamodb import create_table_request

@@ -12,7 +12,7 @@ import pytest
 
 from lakekit.core import registry
 from lakekit.core.registry import FileReadError
-from lakekit.pipelines.retail_csv import read_retail_csv
+from lakekit.pipelines.retail.csv_file import read_retail_csv
 
 HEADERS = {
     "first": "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",

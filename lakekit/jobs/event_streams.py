@@ -1,4 +1,4 @@
-"""Event streams into the raw layer: one generic streaming job for every stream declared in catalog/streams/."""
+"""The generic streaming job raw_events: any event stream declared in catalog/streams/ into its raw table."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The retail pipeline: UCI Online Retail rows posted as events -> raw.retail_events -> invoice lines, invoices and
-customers (Delta, MERGE) -> the DynamoDB tables Customers and Invoices."""
+"""The retail pipeline's jobs: raw.retail_events -> invoice lines, invoices and customers (Delta, MERGE) -> the
+DynamoDB tables Customers and Invoices; the tables they name."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ from lakekit.catalog.model import TableDef, load_table
 from lakekit.catalog.serving import load_serving_table
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobRun
-from lakekit.core.registry import Job, Pipeline, Step
 from lakekit.core.storage import storage_for
-from lakekit.pipelines.event_streams import RAW_EVENTS_JOB, batches_state
-from lakekit.pipelines.retail_api import customer_router
-from lakekit.pipelines.retail_csv import read_retail_csv
+from lakekit.jobs.event_streams import RAW_EVENTS_JOB
 from lakekit.sinks.delta_log import has_version_after
 from lakekit.sinks.dynamodb_feed import Feed, load_feed
 from lakekit.sources.streams.raw import unapplied_batches
@@ -221,30 +218,3 @@ def run_load_retail_dynamodb(run: JobRun) -> None:
                 f"DynamoDB table {feed.table_name}: {result.puts} item(s) written, {result.deletes} deleted "
                 f"in {result.requests} request(s), up to version {result.version} of {feed.source.qualified_name}"
             )
-
-
-PIPELINE = Pipeline(
-    name="retail",
-    jobs=(
-        Job(
-            CURATED_JOB,
-            run_curated_retail,
-            {},
-            f"{RAW_TABLE} -> {LINES_TABLE}, {CUSTOMERS_TABLE}, {INVOICES_TABLE}",
-            has_work=has_new_batches,
-            reads=(RAW_TABLE, batches_state(STREAM)),
-            writes=(LINES_TABLE, CUSTOMERS_TABLE, INVOICES_TABLE),
-        ),
-        Job(
-            LOAD_JOB,
-            run_load_retail_dynamodb,
-            {},
-            f"{CUSTOMERS_TABLE}, {INVOICES_TABLE} change feeds -> DynamoDB {CUSTOMERS_SERVING}, {INVOICES_SERVING}",
-            has_work=has_new_versions,
-            reads=(CUSTOMERS_TABLE, INVOICES_TABLE),
-        ),
-    ),
-    workflows={"retail": (Step(RAW_EVENTS_JOB, {"stream": STREAM}), Step(CURATED_JOB), Step(LOAD_JOB))},
-    file_producers={STREAM: read_retail_csv},  # lake produce retail --csv FILE
-    routes=(customer_router,),  # GET /v1/customers/{customer_id} on lake serve
-)

@@ -24,8 +24,6 @@ from typing import Any
 
 from lakekit.core.registry import FileRead, FileReadError
 
-STREAM = "retail"
-
 # Event field -> its column in either edition (Online Retail; Online Retail II), compared without case or spaces.
 COLUMNS = {
     "invoice_no": ("InvoiceNo", "Invoice"),
