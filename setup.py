@@ -16,6 +16,7 @@ setup(
     package_data={"catalog": ["*/*.yaml"], "lakekit.conf": ["*.yaml"], "lakekit.core": ["*.properties"]},
     install_requires=[
         "pyyaml>=6",
+        "pydantic>=2.8",  # the conf's schema (lakekit/core/settings.py) and the pipelines' settings models
         # The S3 lock's conditional writes: PutObject IfNoneMatch and IfMatch, DeleteObject IfMatch. botocore
         # 1.35.69 is the first whose S3 model has all three (1.35.67 added DeleteObject's, 1.35.69 PutObject's
         # IfMatch; read from the released wheels' models). An older botocore refuses the lock's calls with a

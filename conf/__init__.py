@@ -1,1 +1,2 @@
-"""Per-environment settings, shipped in the wheel as lakekit.conf: local.yaml (the embedded default), aws.yaml."""
+"""Settings, shipped in the wheel as lakekit.conf: base.yaml (every environment's), with local.yaml (the embedded
+default) or aws.yaml over it."""

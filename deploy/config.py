@@ -9,13 +9,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lakekit.catalog.model import TableDef, all_tables
 from lakekit.catalog.serving import serving_tables
 from lakekit.core import registry
 from lakekit.core.names import Names, check_retired_keys
-from lakekit.core.settings import ConfigError
+from lakekit.core.settings import ConfigError, deep_merge, read_conf
 
 REPO = Path(__file__).resolve().parent.parent
 JOBS_DIR = REPO / "jobs"
@@ -29,18 +27,14 @@ class DeployConfigError(ConfigError):
 
 
 def aws_conf() -> dict[str, Any]:
-    """conf/aws.yaml as the wheel ships it (lakekit.conf), the same file the jobs read with --env aws."""
-    return yaml.safe_load(resources.files("lakekit.conf").joinpath("aws.yaml").read_text()) or {}
+    """conf/base.yaml with conf/aws.yaml over it as the wheel ships them (lakekit.conf): what the jobs read with
+    --env aws."""
+    return read_conf("aws", Path(str(resources.files("lakekit.conf")))).merged
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    # A copy: each environment's settings are its own, whatever a stack does with them.
+    return copy.deepcopy(deep_merge(base, override or {}))
 
 
 @dataclass(frozen=True)

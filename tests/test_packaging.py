@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ PROBE = """
 import json, sys
 from lakekit.core.settings import load_settings
 from lakekit.catalog.model import all_tables, load_table
+from importlib import resources
 import lakekit
 aws = load_settings("aws", "s3://bucket/lake")
 local = load_settings("local")
@@ -23,6 +25,8 @@ print(json.dumps({
     "package": lakekit.__file__,
     "aws": [aws.env, aws.lake_root, aws.metastore, aws.spark["conf"]["spark.sql.session.timeZone"]],
     "local": [local.env, local.metastore, local.spark["master"]],
+    "conf_files": sorted(p.name for p in resources.files("lakekit.conf").iterdir() if p.name.endswith(".yaml")),
+    "sources": [sorted(aws.sources), sorted(local.sources), aws.jobs["default"]["timeout_minutes"]],
     "tables": [t.qualified_name for t in all_tables()],
     "progress_key": list(load_table("curated.campaign_task_progress").primary_key),
     "path": sys.path,
@@ -59,9 +63,12 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    # The wheel alone plus PyYAML: Spark and boto3 are the Glue runtime's, and not needed to load settings.
+    # The wheel alone plus PyYAML and pydantic (the conf's schema), at this venv's versions (pydantic pins its core):
+    # Spark and boto3 are the Glue runtime's, and not needed to load settings.
+    schema = ["pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection"]
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel), "pyyaml"],
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel), "pyyaml"]
+        + [f"{name}=={version(name)}" for name in schema],
         check=True,
         capture_output=True,
     )
@@ -76,6 +83,9 @@ def test_installed_wheel_loads_local_and_aws_settings_and_the_catalog(wheel, tmp
     assert not any(str(REPO) in p for p in found["path"])
     assert found["aws"] == ["aws", "s3://bucket/lake", "glue", "UTC"]
     assert found["local"] == ["local", "derby", "local[2]"]
+    # conf/base.yaml ships beside the overlays, and both environments read its sources and job defaults.
+    assert found["conf_files"] == ["aws.yaml", "base.yaml", "local.yaml"]
+    assert found["sources"] == [["complaints", "users"], ["complaints", "users"], 2880]
     assert found["tables"] == [
         "curated.campaign_task_progress",
         "curated.campaign_tasks",

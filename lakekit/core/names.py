@@ -51,12 +51,14 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 RETIRED_KEYS = {
     ("serve", "kinesis", "stream_prefix"): "names.templates.stream",
     ("serve", "kinesis", "streams"): "names.fixed.stream",
+    # A pipeline's settings are sources.<pipeline>: the users pipeline's were under its API's name.
+    ("sources", "randomuser"): "sources.users",
 }
 
 
 def check_retired_keys(conf: Mapping[str, Any], where: str) -> None:
-    """Refuse a conf that still sets a name the old way (a stream prefix, a source's `*_table`), naming the key
-    that replaced it."""
+    """Refuse a conf that still sets a key the old way (a stream prefix, a source's `*_table`, a pipeline's settings
+    under another name), naming the key that replaced it."""
     for path, replacement in RETIRED_KEYS.items():
         node: Any = conf
         for key in path:

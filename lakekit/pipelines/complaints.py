@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,6 +19,7 @@ from lakekit.catalog.serving import load_serving_table
 from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.registry import Job, Pipeline, Step
+from lakekit.core.settings import PipelineSettings, resolve_settings
 from lakekit.core.state import PENDING, WindowLedger
 from lakekit.core.state import Window as Days
 from lakekit.core.storage import storage_for
@@ -45,13 +47,26 @@ from transforms.complaints import (
 )
 
 SOURCE = "cfpb"  # landing/cfpb/
-CONF = "complaints"  # sources.complaints in conf/<env>.yaml
 INGEST_JOB, CURATED_JOB, LOAD_JOB = "ingest_complaints", "curated_complaints", "load_complaints_dynamodb"
 RAW_TABLE, CURATED_TABLE = "raw.complaints", "curated.complaints"
 # catalog/serving/: its keys; its DynamoDB table is the environment's (conf names:), or --dynamodb_table for one run.
 SERVING_TABLE = "consumer_complaints"
 
-# Job arguments; None means: the setting in conf/<env>.yaml (sources.complaints), else the fallback below.
+
+class ComplaintsSettings(PipelineSettings):
+    """The ingestion's settings: sources.complaints in conf, each overridden by the job argument of its name."""
+
+    section = "complaints"
+    url: str | None = None  # the API's; conf/base.yaml sets it
+    start: date | None = None  # the first day fetched when the ledger has no done window (else --start)
+    window_days: int = Field(30, ge=1)
+    page_size: int = Field(1000, ge=1, le=MAX_OFFSET)
+    timeout_seconds: float = Field(60, ge=0)
+    attempts: int = Field(6, ge=1)
+    backoff_seconds: float = Field(3, ge=0)
+
+
+# Job arguments; None means: the setting in conf (sources.complaints), else ComplaintsSettings' default.
 INGEST_OPTIONS: dict[str, str | None] = {
     "url": None,
     "start": None,
@@ -65,25 +80,8 @@ INGEST_OPTIONS: dict[str, str | None] = {
 }
 CURATED_OPTIONS: dict[str, str | None] = {}
 LOAD_OPTIONS: dict[str, str | None] = {"dynamodb_table": None}
-_FALLBACKS = {
-    "window_days": 30,
-    "page_size": 1000,
-    "timeout_seconds": 60,
-    "attempts": 6,
-    "backoff_seconds": 3,
-}
 # The search: every complaint received in the window, oldest first (search_after needs a stable order).
 SEARCH_PARAMS = {"sort": "created_date_asc", "no_aggs": "true", "no_highlight": "true"}
-
-
-def _setting(run: JobRun, key: str, kind=str):
-    value = run.args.get(key)
-    if value is None:
-        value = ((run.settings.sources or {}).get(CONF) or {}).get(key, _FALLBACKS.get(key))
-    try:
-        return None if value is None else kind(value)
-    except ValueError:
-        raise JobError(f"--{key} must be a {kind.__name__}, got {value!r}") from None
 
 
 def _day(value: str, argument: str) -> date:
@@ -99,8 +97,9 @@ def _day(value: str, argument: str) -> date:
 @dataclass(frozen=True)
 class IngestRequest:
     url: str
-    start: date | None  # None: resume after the ledger's last done window (else conf's start)
+    start: date | None  # None: resume after the ledger's last done window (else `first`)
     end: date
+    first: date | None  # conf's start: where a ledger with no done window begins
     window_days: int
     page_size: int
     refetch: bool
@@ -108,27 +107,27 @@ class IngestRequest:
 
 
 def ingest_request(run: JobRun) -> IngestRequest:
-    url = _setting(run, "url")
-    if not url:
-        raise JobError(f"no URL for {CONF}: set sources.{CONF}.url in conf/{run.settings.env}.yaml or --url")
-    for key in ("window_days", "page_size", "attempts"):
-        if _setting(run, key, int) < 1:
-            raise JobError(f"--{key} must be at least 1")
-    if _setting(run, "page_size", int) > MAX_OFFSET:
-        raise JobError(f"--page_size must be at most {MAX_OFFSET}")
-    start = run.args.get("start")
+    """The run's request: job arguments, else sources.complaints in conf, else ComplaintsSettings' defaults."""
+    settings = resolve_settings(ComplaintsSettings, run.settings, run.args)
+    if not settings.url:
+        raise JobError(
+            f"no URL for {ComplaintsSettings.section}: set sources.complaints.url in conf/{run.settings.env}.yaml "
+            "or --url"
+        )
+    start = run.args.get("start")  # given: fetch from there; else resume after the ledger's done windows
     end = run.args.get("end")
     return IngestRequest(
-        url=url,
+        url=settings.url,
         start=_day(start, "start") if start else None,
         end=_day(end, "end") if end else datetime.now(UTC).date() - timedelta(days=1),
-        window_days=_setting(run, "window_days", int),
-        page_size=_setting(run, "page_size", int),
+        first=settings.start,
+        window_days=settings.window_days,
+        page_size=settings.page_size,
         refetch=flag(run.args.get("refetch")),
         policy=RetryPolicy(
-            timeout_seconds=_setting(run, "timeout_seconds", float),
-            attempts=_setting(run, "attempts", int),
-            backoff_seconds=_setting(run, "backoff_seconds", float),
+            timeout_seconds=settings.timeout_seconds,
+            attempts=settings.attempts,
+            backoff_seconds=settings.backoff_seconds,
         ),
     )
 
@@ -242,7 +241,9 @@ def fetch_windows(run: JobRun, request: IngestRequest) -> Fetching:
     Raises JobError naming the windows left pending (after the raw load, by the caller) — see run_ingest.
     """
     ledger = WindowLedger(run.settings, run.name)
-    start = request.start or ledger.resume_date() or _day(_setting(run, "start") or "", "start")
+    start = request.start or ledger.resume_date() or request.first
+    if start is None:
+        raise JobError("no first day to fetch: set sources.complaints.start in conf or --start")
     windows = ledger.plan(start, request.end, request.window_days, request.refetch)
     fetching = Fetching(
         run, ledger, request, _fetcher(request), datetime.now(UTC).date().isoformat(), uuid.uuid4().hex[:8]

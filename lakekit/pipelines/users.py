@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,6 +19,7 @@ from lakekit.core.failpoints import failpoint
 from lakekit.core.job import JobError, JobRun, flag
 from lakekit.core.options import Option
 from lakekit.core.registry import Job, Pipeline, Step
+from lakekit.core.settings import PipelineSettings, resolve_settings
 from lakekit.core.state import StateStore
 from lakekit.sinks.delta import replace_partitions
 from lakekit.sources.http import (
@@ -32,13 +34,27 @@ from lakekit.sources.http import (
 from lakekit.tables import TableHandle
 from transforms.users import build_user_locations, build_users, explode_user_records
 
-SOURCE = "randomuser"
+SOURCE = "randomuser"  # landing/randomuser/
 INGEST_JOB = "ingest_users"
 RAW_TABLE = "raw.users"
 CURATED_TABLES = {"curated.users": build_users, "curated.user_locations": build_user_locations}
 
-# Job arguments; a default of None means: the source's setting in conf/<env>.yaml (sources.randomuser).
-_CONF = "default: sources.randomuser in conf"
+
+class UsersSettings(PipelineSettings):
+    """The ingestion's settings: sources.users in conf, each overridden by the job argument of its name."""
+
+    section = "users"
+    url: str | None = None  # the API's; conf/base.yaml sets it
+    results: int = Field(50, ge=1)
+    requests: int = Field(1, ge=1)
+    seed: str | None = Field(None, coerce_numbers_to_str=True)  # `seed: 7` in conf is the text "7"
+    timeout_seconds: float = Field(30, ge=0)
+    attempts: int = Field(5, ge=1)
+    backoff_seconds: float = Field(1, ge=0)
+
+
+# Job arguments; a default of None means: the setting in conf (sources.users), else UsersSettings' default.
+_CONF = "default: sources.users in conf"
 INGEST_OPTIONS: dict[str, Option] = {
     "url": Option(None, f"the API's URL, or file:// of recorded responses ({_CONF})"),
     "results": Option(None, f"users per request ({_CONF})", "integer", minimum=1),
@@ -58,7 +74,6 @@ DAILY_OPTIONS: dict[str, Option] = {
     ),
     "catch_up": Option("false", "every complete day not yet processed, or whose raw files changed", "boolean"),
 }
-_FALLBACKS = {"results": 50, "requests": 1, "timeout_seconds": 30, "attempts": 5, "backoff_seconds": 1}
 
 CREDENTIAL_FIELDS = ("password", "salt", "md5", "sha1", "sha256")
 # In a body that cannot be parsed (a truncated response, say), credential values are blanked by pattern.
@@ -129,35 +144,21 @@ def _iso_date(value: str, argument: str) -> str:
 
 
 def ingest_request(run: JobRun) -> IngestRequest:
-    """The run's request: job arguments, else sources.randomuser in conf/<env>.yaml."""
-    conf = (run.settings.sources or {}).get(SOURCE) or {}
-
-    def setting(key: str, kind=str):
-        value = run.args.get(key)
-        if value is None:
-            value = conf.get(key, _FALLBACKS.get(key))
-        try:
-            return None if value is None else kind(value)
-        except ValueError:
-            raise JobError(f"--{key} must be a {kind.__name__}, got {value!r}") from None
-
-    url = setting("url")
-    if not url:
-        raise JobError(f"no URL for {SOURCE}: set sources.{SOURCE}.url in conf/{run.settings.env}.yaml or --url")
+    """The run's request: job arguments, else sources.users in conf, else UsersSettings' defaults."""
+    settings = resolve_settings(UsersSettings, run.settings, run.args)
+    if not settings.url:
+        raise JobError(f"no URL for {SOURCE}: set sources.users.url in conf/{run.settings.env}.yaml or --url")
     p_date = run.args.get("p_date")
-    for key in ("results", "requests", "attempts"):
-        if setting(key, int) < 1:
-            raise JobError(f"--{key} must be at least 1")
     return IngestRequest(
-        url=url,
-        results=setting("results", int),
-        requests=setting("requests", int),
-        seed=setting("seed"),
+        url=settings.url,
+        results=settings.results,
+        requests=settings.requests,
+        seed=settings.seed,
         p_date=_iso_date(p_date, "p_date") if p_date else datetime.now(UTC).date().isoformat(),
         policy=RetryPolicy(
-            timeout_seconds=setting("timeout_seconds", float),
-            attempts=setting("attempts", int),
-            backoff_seconds=setting("backoff_seconds", float),
+            timeout_seconds=settings.timeout_seconds,
+            attempts=settings.attempts,
+            backoff_seconds=settings.backoff_seconds,
         ),
     )
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lakekit.core.settings import deep_merge
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -28,8 +30,10 @@ def cdk_out(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def conf() -> dict:
-    """conf/aws.yaml as a file: what the tests expect is read from it, not from the app's own reading of it."""
-    return yaml.safe_load((REPO / "conf" / "aws.yaml").read_text())
+    """conf/base.yaml with conf/aws.yaml over it, as files: what the tests expect is read from them, not from the
+    app's own reading of them (the merge is tests/lakekit/core/test_settings.py's)."""
+    base, aws = (yaml.safe_load((REPO / "conf" / f"{name}.yaml").read_text()) for name in ("base", "aws"))
+    return deep_merge(base, aws)
 
 
 @pytest.fixture(scope="session")

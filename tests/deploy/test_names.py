@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from lakekit.core.settings import read_conf
 from tests.deploy.test_stack import jsonata, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,9 +32,8 @@ OVERRIDDEN_ENV, OVERRIDE = "prod", "crm-prod-customers"
 
 @pytest.fixture(scope="module")
 def shared_conf() -> dict:
-    """conf/aws.yaml with every environment in the same explicit account and region."""
-    conf = yaml.safe_load((REPO / "conf" / "aws.yaml").read_text())
-    conf = copy.deepcopy(conf)
+    """conf/aws.yaml (over conf/base.yaml) with every environment in the same explicit account and region."""
+    conf = copy.deepcopy(read_conf("aws", REPO / "conf").merged)
     for name in conf["deploy"]["environments"]:
         conf["deploy"]["environments"][name] = {
             **(conf["deploy"]["environments"][name] or {}),

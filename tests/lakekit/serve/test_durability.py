@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from lakekit.core.settings import read_conf
 from lakekit.pipelines.orders import make_order_event
 from lakekit.sources.streams.landing import StreamLanding, complete_length
 from tests.lakekit.serve.conftest import free_port
@@ -55,7 +56,7 @@ def landed_ids(lake_root: Path) -> list[str]:
 
 
 def test_kill_9_between_acknowledgements_loses_no_acknowledged_event(tmp_path):
-    conf = yaml.safe_load((REPO / "conf" / "local.yaml").read_text())
+    conf = read_conf("local", REPO / "conf").merged  # written whole as local.yaml: a folder without base.yaml
     conf["serve"].update({"roll_bytes": 1 << 30, "roll_seconds": 3600})  # everything stays in the open file
     conf_dir = tmp_path / "conf"
     conf_dir.mkdir()
