@@ -241,7 +241,7 @@ def fetch_windows(run: JobRun, request: IngestRequest) -> Fetching:
 
     Raises JobError naming the windows left pending (after the raw load, by the caller) — see run_ingest.
     """
-    ledger = WindowLedger(run.settings, run.name)
+    ledger = WindowLedger(run.settings, run.state_name)
     start = request.start or ledger.resume_date() or _day(_setting(run, "start") or "", "start")
     windows = ledger.plan(start, request.end, request.window_days, request.refetch)
     fetching = Fetching(
@@ -327,7 +327,7 @@ def quarantine_rejects(run: JobRun, rejects: list[dict]) -> int:
         by_source.setdefault(reject["source"], []).append(reject)
     for source, rows in sorted(by_source.items()):
         p_date_folder, name = source.rsplit("/", 2)[-2:]
-        path = run.settings.path("quarantine", run.name, p_date_folder, name)
+        path = run.settings.path("quarantine", run.state_name, p_date_folder, name)
         lines = [json.dumps(r, ensure_ascii=False) for r in sorted(rows, key=lambda r: r["hit"])]
         storage.write_text(path, "\n".join(lines) + "\n")
         for row in rows:
