@@ -251,7 +251,7 @@ def test_a_renamed_job_is_one_job_its_old_name_only_finds_it(capsys):
     assert out.startswith("usage: lake job run curated_users ")
 
 
-def test_a_renamed_jobs_bookmark_and_lock_are_those_of_its_state_name(root, capsys):
+def test_a_renamed_jobs_bookmark_is_the_one_under_its_state_name(root, capsys):
     state = Path(root, "_state")
     (state / "bookmarks").mkdir(parents=True)
     (state / "bookmarks" / "users_daily.json").write_text(
