@@ -316,16 +316,20 @@ class LakeStack(cdk.Stack):
             arns += [self.bucket.arn_for_objects(f"{lake}/{path}"), self.lake_objects(path)]
         return arns
 
-    def _own_folders(self, job: str) -> list[str]:
-        """What a job alone writes besides its declared outputs: checkpoints, staging and quarantine."""
-        return [f"_state/checkpoints/{job}", f"_staging/{job}", f"quarantine/{job}"]
+    @staticmethod
+    def _own_folders(job: str) -> list[str]:
+        """What a job alone writes besides its declared outputs: checkpoints, staging and quarantine, under its state
+        name (a renamed job's old name, which its lake state kept)."""
+        state = registry.job(job).state_name
+        return [f"_state/checkpoints/{state}", f"_staging/{state}", f"quarantine/{state}"]
 
     def _own_state(self, job: str) -> list[str]:
-        """Its state documents and locks (_state/<kind>/<job>.json, .lock, -<stream>.json) and its own folders."""
+        """Its state documents and locks (_state/<kind>/<state>.json, .lock, -<stream>.json) and its own folders."""
         lake = self.conf.lake_prefix
+        state = registry.job(job).state_name
         return [
-            self.bucket.arn_for_objects(f"{lake}/_state/*/{job}.*"),
-            self.bucket.arn_for_objects(f"{lake}/_state/*/{job}-*"),
+            self.bucket.arn_for_objects(f"{lake}/_state/*/{state}.*"),
+            self.bucket.arn_for_objects(f"{lake}/_state/*/{state}-*"),
         ] + self._lake_paths(self._own_folders(job))
 
     def _job_folders(self, job: str) -> list[str]:

@@ -35,7 +35,7 @@ def lake(spark, tmp_path_factory) -> str:
     shutil.copytree(REPO / "samples" / "landing", root / "landing")
     run_campaign(str(root))
     run_job(str(root), "ingest_users", url=(REPO / "samples" / "randomuser").as_uri(), requests="2")
-    run_job(str(root), "users_daily", date="ingested")
+    run_job(str(root), "curated_users", date="ingested")
     run_job(str(root), "ingest_complaints", url=(REPO / "samples" / "cfpb").as_uri(), **CFPB_DEMO_ARGS)
     run_job(str(root), "curated_complaints")
     land_orders(root, count=120)

@@ -21,7 +21,7 @@ from lakekit.catalog.crawler import CrawlError
 from lakekit.catalog.model import CatalogError
 from lakekit.cli import events, jobs
 from lakekit.cli import features as table_features
-from lakekit.cli.jobs import UsageError
+from lakekit.cli.jobs import UsageError, current_job
 from lakekit.cli.output import print_rows
 from lakekit.core import registry
 from lakekit.core.job import JobError, unlock_job
@@ -69,12 +69,16 @@ def _position_summary(position: dict) -> str:
 def cmd_bookmarks(ns) -> int:
     settings = _lake(ns)
     marks = Bookmarks(settings)
+    # A job's bookmark and lock are under its state name (a renamed job's old name); a bookmark of no job
+    # declared is shown under its own name.
+    state = {name: job.state_name for name, job in registry.jobs().items()}
     if ns.action == "show":
         known = registry.job_names()
         if ns.job and ns.job not in known and ns.job not in marks.jobs():
             raise registry.UnknownJobError(f"unknown job {ns.job!r}; jobs: {', '.join(known)}")
-        names = [ns.job] if ns.job else sorted(set(known) | set(marks.jobs()))
-        documents = {name: marks.load(name) for name in names}
+        kept = set(state.values())
+        names = [ns.job] if ns.job else sorted(set(known) | {name for name in marks.jobs() if name not in kept})
+        documents = {name: marks.load(state.get(name, name)) for name in names}
         if ns.format == "json":
             for name in names:
                 document = documents[name]
@@ -95,12 +99,12 @@ def cmd_bookmarks(ns) -> int:
     if not ns.job:
         raise UsageError(f"`lake bookmark {ns.action}` needs a JOB")
     if ns.action == "reset":
-        marks.delete(ns.job)
+        marks.delete(state.get(ns.job, ns.job))
         done = "reset: its next run processes everything again"
         text = f"bookmark of {ns.job} {done}"
     else:  # unlock
         try:
-            done = unlock_job(settings, ns.job, force=ns.force)
+            done = unlock_job(settings, state.get(ns.job, ns.job), force=ns.force)
         except LockedError as error:
             raise JobError(f"lock of {ns.job} not removed: {error}") from None
         text = f"lock of {ns.job}: {done}"
@@ -472,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(ns, "verbose", False):
         os.environ["LAKE_VERBOSE"] = "1"  # read where the SparkSession is made
     try:
+        if getattr(ns, "job", None):  # lake job run|show JOB, lake bookmark ACTION JOB: a renamed job's old name too
+            ns.job = current_job(ns.job)
         return ns.func(ns)
     except (UsageError, registry.UnknownJobError) as error:
         print(f"lake: {error}", file=sys.stderr)

@@ -42,6 +42,14 @@ class _Tee(io.TextIOBase):
         self.out.flush()
 
 
+def current_job(name: str) -> str:
+    """The job's current name; an old name of a renamed job says its new one on stderr (one line) and stands for it."""
+    new = registry.current_name(name)
+    if new != name:
+        print(f"job {name} is now {new}; the old name goes in the next release", file=sys.stderr)
+    return new
+
+
 def _delta_tables(job: registry.Job, settings: Settings) -> dict[str, str]:
     """The Delta tables a job declares it writes, each with its folder under the lake root."""
     found = {}
@@ -249,7 +257,7 @@ class JobHelp(argparse.Action):
             parser.print_help()
             parser.exit()
         try:
-            job_help(name)
+            job_help(current_job(name))
         except registry.UnknownJobError as error:
             parser.exit(2, f"lake: {error}\n")
         parser.exit()

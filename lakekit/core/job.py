@@ -157,10 +157,14 @@ class JobRun:
     args: dict[str, Any]
     settings: Settings
     bookmarks: bm.Bookmarks
+    state_name: str = ""  # the name of its own state in the lake (bookmark, lock, staging): default its name
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     _spark: Any = None
     glue_job: Any = None
+
+    def __post_init__(self) -> None:
+        self.state_name = self.state_name or self.name
 
     @property
     def spark(self):
@@ -194,12 +198,12 @@ class JobRun:
         return self.bookmark_option == bm.DISABLE or flag(self.args.get("rebuild"))
 
     def position(self) -> dict[str, Any]:
-        return {} if self.reprocess_all else self.bookmarks.position(self.name)
+        return {} if self.reprocess_all else self.bookmarks.position(self.state_name)
 
     def advance(self, position: dict[str, Any]) -> None:
         """Record progress; with job-bookmark-pause or -disable the bookmark stays where it was."""
         if self.bookmark_option == bm.ENABLE:
-            self.bookmarks.advance(self.name, position)
+            self.bookmarks.advance(self.state_name, position)
             failpoint("bookmark.after_write")
 
     def say(self, message: str) -> None:
@@ -207,6 +211,7 @@ class JobRun:
 
 
 def lock_path(settings: Settings, job: str) -> str:
+    """The lock of the job whose state has this name (a renamed job's is its old name's)."""
     return settings.path("_state", "locks", f"{job}.lock")
 
 
@@ -223,21 +228,29 @@ def job_timeout_minutes(settings: Settings, job: str) -> float:
 
 
 def unlock_job(settings: Settings, job: str, force: bool = False) -> str:
-    """Remove a job's lock left behind; raises LockedError for a lock in force that is not the caller's."""
+    """Remove a job's lock left behind (`job`: its state name).
+
+    Raises LockedError for a lock in force that is not the caller's.
+    """
     return storage_for(settings.lake_root).unlock(lock_path(settings, job), force=force)
 
 
 @contextlib.contextmanager
 def job_run(
-    argv: list[str], options: dict[str, Option | str | None] | None = None, name: str | None = None
+    argv: list[str],
+    options: dict[str, Option | str | None] | None = None,
+    name: str | None = None,
+    state_name: str | None = None,
 ) -> Iterator[JobRun]:
     """Resolve arguments, check the lake root, take the job's lock; Spark starts when the job first needs it.
 
     `name` is the job's own (the registry's): its lock, bookmark and settings keep it whatever Glue calls
-    the deployed job (--JOB_NAME is the environment's physical name, given to Glue's Job.init).
+    the deployed job (--JOB_NAME is the environment's physical name, given to Glue's Job.init). Its lock and
+    bookmark are under `state_name` (default: `name`), the name a renamed job's state kept.
     """
     args = resolve_args(argv, options or {})
     name = name or args["JOB_NAME"]
+    state_name = state_name or name
     settings = require_lake_root(load_settings(args.get("env"), args.get("lake_root"), args.get("names")))
     storage = storage_for(settings.lake_root)
     set_job(name)
@@ -246,12 +259,12 @@ def job_run(
     except StorageError as error:
         raise JobError(f"{error}; this run did nothing") from None
     try:
-        lock = storage.lock(lock_path(settings, name), lock_owner(name, job_timeout_minutes(settings, name)))
+        lock = storage.lock(lock_path(settings, state_name), lock_owner(name, job_timeout_minutes(settings, name)))
         lock.__enter__()
     except LockedError as error:
         raise JobError(f"job {name} is {error}; this run did nothing") from None
     try:
-        run = JobRun(name=name, args=args, settings=settings, bookmarks=bm.Bookmarks(settings))
+        run = JobRun(name=name, args=args, settings=settings, bookmarks=bm.Bookmarks(settings), state_name=state_name)
         run.say(f"lake root {settings.lake_root}; {BOOKMARK_NOTICES[run.bookmark_option]}")
         known = {*GLUE_ARGUMENTS, *COMMON_OPTIONS, *(options or {})}
         unused = sorted(set(parse_argv(argv[1:])) - known)

@@ -40,10 +40,12 @@ class Job:
     `has_work`, if given, tells from the lake's state alone (a few small reads, no Spark) whether the run
     has anything to do; when it says no, the run ends there without starting a JVM. It is not asked when
     the run reprocesses everything (job-bookmark-disable, rebuild=true).
-    `reads` and `writes` say what of the lake the job uses beyond its own state (_state/*/<name>.*, _staging/<name>/,
-    quarantine/<name>/): catalog tables as "layer.table" (its folder and its catalog entry) and other lake
+    `reads` and `writes` say what of the lake the job uses beyond its own state (_state/*/<state>.*, _staging/<state>/,
+    quarantine/<state>/): catalog tables as "layer.table" (its folder and its catalog entry) and other lake
     folders as paths ("landing/cfpb"). The deployed job's role grants exactly these (deploy/stack.py); the
     recorded calls of `make test-aws` prove them sufficient (deploy/iam).
+    `state_name` is the name its own state has in the lake (default: its name): a renamed job keeps its old one,
+    so it goes on from the bookmark, lock and staging the job wrote under that name, with no migration.
     """
 
     name: str
@@ -53,6 +55,11 @@ class Job:
     has_work: Callable[[Any], bool] | None = None  # called with the JobRun, before its SparkSession exists
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
+    state_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.state_name:
+            object.__setattr__(self, "state_name", self.name)
 
     def option_specs(self) -> dict[str, Option]:
         """Every argument the job reads, common ones first, each as an Option."""
@@ -106,6 +113,9 @@ class Pipeline:
     # Read APIs the pipeline serves on `lake serve` beside the ingest API: settings -> a FastAPI APIRouter,
     # mounted behind the service's x-api-key check.
     routes: tuple[Callable[[Any], Any], ...] = ()
+    # Jobs renamed, {old name: new name}: the old name still finds the job when one job is asked for by name
+    # (`lake job run|show`, `lake bookmark`, a step), for a release; it is no job of its own (jobs() leaves it out).
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -145,6 +155,27 @@ def jobs() -> dict[str, Job]:
 
 def job_names() -> list[str]:
     return sorted(jobs())
+
+
+def renamed() -> dict[str, str]:
+    """{old name: current name} of every job renamed, checked: an old name is no job's name, a new one is a job's."""
+    known = jobs()
+    found: dict[str, str] = {}
+    for pipeline in pipelines():
+        for old, new in pipeline.renamed.items():
+            if old in known or old in found:
+                raise ValueError(f"renamed job {old} is still declared (pipeline {pipeline.name})")
+            if new not in known:
+                raise ValueError(
+                    f"job {old} is renamed to {new}, which no pipeline declares (pipeline {pipeline.name})"
+                )
+            found[old] = new
+    return found
+
+
+def current_name(name: str) -> str:
+    """The job's name now: `name` itself, or the new name of a job renamed."""
+    return renamed().get(name, name)
 
 
 def workflows() -> dict[str, tuple[Step, ...]]:
@@ -188,7 +219,9 @@ def routes() -> list[Callable[[Any], Any]]:
 
 
 def job(name: str) -> Job:
+    """The job of this name, or of this old name of a job renamed."""
     known = jobs()
+    name = current_name(name)
     if name not in known:
         raise UnknownJobError(f"unknown job {name!r}; jobs: {', '.join(sorted(known))}")
     return known[name]
@@ -226,7 +259,8 @@ def job_argv(
 ) -> list[str]:
     """The argv Glue gives a job script: the script, then --KEY VALUE pairs (the step's, then `args`)."""
     step = step if isinstance(step, Step) else Step(step)
-    argv = [f"jobs/{step.job}.py", "--JOB_NAME", step.job]
+    name = current_name(step.job)
+    argv = [f"jobs/{name}.py", "--JOB_NAME", name]
     for key, value in {"lake_root": lake_root, "env": env, **step.args, **(args or {})}.items():
         if value is not None:
             argv += [f"--{key}", str(value)]
@@ -239,7 +273,7 @@ def run_job(name: str, argv: list[str]) -> None:
     from lakekit.core.progress import spark_progress
 
     declared = job(name)
-    with job_run(argv, declared.options, name=name) as run:
+    with job_run(argv, declared.options, name=declared.name, state_name=declared.state_name) as run:
         if declared.has_work is not None and not run.reprocess_all and not declared.has_work(run):
             run.say("nothing new since the bookmark (from the lake's state; Spark not started)")
             return

@@ -117,13 +117,15 @@ def run_campaign_task_progress(run: JobRun) -> None:
 
 def has_new_tasks(run: JobRun) -> bool:
     """Whether curated_campaign_tasks has work: an export of raw.campaign_info it has not applied."""
-    return has_new_exports(run, RAW_JOBS["raw.campaign_info"], run.bookmarks.position(run.name).get("applied", []))
+    return has_new_exports(
+        run, RAW_JOBS["raw.campaign_info"], run.bookmarks.position(run.state_name).get("applied", [])
+    )
 
 
 def has_new_progress(run: JobRun) -> bool:
     """Whether curated_campaign_task_progress has work: a raw.user_campaign export it has not applied, or
     a version of curated.campaign_tasks after the one it saw (one listing of the Delta log's newest entries)."""
-    position = run.bookmarks.position(run.name)
+    position = run.bookmarks.position(run.state_name)
     if has_new_exports(run, RAW_JOBS["raw.user_campaign"], position.get("applied", [])):
         return True
     if not position:

@@ -240,7 +240,7 @@ def fetch_windows(run: JobRun, request: IngestRequest) -> Fetching:
 
     Raises JobError naming the windows left pending (after the raw load, by the caller) — see run_ingest.
     """
-    ledger = WindowLedger(run.settings, run.name)
+    ledger = WindowLedger(run.settings, run.state_name)
     start = request.start or ledger.resume_date() or request.first
     if start is None:
         raise JobError("no first day to fetch: set sources.complaints.start in conf or --start")
@@ -328,7 +328,7 @@ def quarantine_rejects(run: JobRun, rejects: list[dict]) -> int:
         by_source.setdefault(reject["source"], []).append(reject)
     for source, rows in sorted(by_source.items()):
         p_date_folder, name = source.rsplit("/", 2)[-2:]
-        path = run.settings.path("quarantine", run.name, p_date_folder, name)
+        path = run.settings.path("quarantine", run.state_name, p_date_folder, name)
         lines = [json.dumps(r, ensure_ascii=False) for r in sorted(rows, key=lambda r: r["hit"])]
         storage.write_text(path, "\n".join(lines) + "\n")
         for row in rows:

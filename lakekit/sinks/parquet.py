@@ -63,7 +63,7 @@ def append_by_source_file(
     records_df = records_df.persist()
     try:
         rows = {r["_landing_id"]: r["count"] for r in records_df.groupBy("_landing_id").count().collect()}
-        staging = settings.path("_staging", run.name, uuid.uuid4().hex[:8])
+        staging = settings.path("_staging", run.state_name, uuid.uuid4().hex[:8])
         columns = [c for c in table.column_names if c not in table.partition_keys]
         records_df.select(*columns, "_landing_id").write.partitionBy("_landing_id").parquet(staging)
     finally:

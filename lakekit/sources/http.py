@@ -259,7 +259,7 @@ def quarantine_response(
         "fetched_at": response.fetched_at.isoformat(),
         "reason": problem,
     }
-    path = run.settings.path("quarantine", run.name, f"p_date={p_date}", name)
+    path = run.settings.path("quarantine", run.state_name, f"p_date={p_date}", name)
     storage_for(run.settings.lake_root).write_text(path, json.dumps(record, ensure_ascii=False) + "\n")
     return path
 
@@ -355,7 +355,7 @@ def quarantine_records(run, table, rows_df: DataFrame, pending: dict[str, str]) 
     storage = storage_for(run.settings.lake_root)
     counts = {}
     for key in sorted(pending):
-        target = records_quarantine(run.settings, run.name, key)
+        target = records_quarantine(run.settings, run.state_name, key)
         records = by_landing.get(key.split("/")[1].rsplit(".", 1)[0], [])
         records.sort(key=lambda r: tuple(r[c.lstrip("_")] for c in place))
         counts[key] = len(records)

@@ -190,7 +190,7 @@ def local_lake(spark, tmp_path_factory) -> Path:
     shutil.copytree(REPO / "samples" / "landing", local / "landing")
     run_campaign(str(local))
     run_job(str(local), "ingest_users", url=RANDOMUSER, requests="2")
-    run_job(str(local), "users_daily", date="ingested")
+    run_job(str(local), "curated_users", date="ingested")
     return local
 
 

@@ -138,8 +138,8 @@ def test_users_runs_daily_at_0130_utc(resources, physical):
     users = physical("workflow", "users")
     start = _triggers(resources)[f"{users}-start"]
     assert (start["Type"], start["Schedule"], start["StartOnCreation"]) == ("SCHEDULED", "cron(30 1 * * ? *)", True)
-    users_daily = _triggers(resources)[f"{users}-after-ingest_users"]
-    assert users_daily["Actions"] == [{"JobName": physical("job", "users_daily"), "Arguments": {"--date": "ingested"}}]
+    curated = _triggers(resources)[f"{users}-after-ingest_users"]
+    assert curated["Actions"] == [{"JobName": physical("job", "curated_users"), "Arguments": {"--date": "ingested"}}]
 
 
 def test_every_conf_schedule_of_a_deployed_workflow_is_deployed(resources, conf, physical):

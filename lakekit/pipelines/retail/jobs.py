@@ -52,7 +52,7 @@ def quarantine_rejects(run: JobRun, raw: TableDef, events_df: DataFrame) -> int:
     storage = storage_for(run.settings.lake_root)
     for batch, rows in sorted(by_batch.items()):
         rows.sort(key=lambda r: (r["source_file"], r["line_number"]))
-        path = run.settings.path("quarantine", run.name, f"batch={batch}.jsonl")
+        path = run.settings.path("quarantine", run.state_name, f"batch={batch}.jsonl")
         storage.write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         for reject in rows:
             run.say(f"{reject['source_file']} line {reject['line_number']}: {reject['reason']}; quarantined to {path}")

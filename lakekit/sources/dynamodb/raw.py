@@ -133,13 +133,13 @@ def write_export(run: JobRun, table: TableDef, export: Export, p_date: str, line
         F.count(F.when(F.col("_error").isNull(), 1)).alias("rows"),
         F.count(F.col("_error")).alias("quarantined"),
     )
-    staging = settings.path("_staging", run.name, export.export_id)
+    staging = settings.path("_staging", run.state_name, export.export_id)
     storage.delete_tree(staging)
     good_df = filter_good_records(observed_df, [c for c in table.column_names if c not in table.partition_keys])
     good_df.coalesce(max(1, len(export.data_files))).write.mode("overwrite").parquet(staging)
     result = ExportResult(**counts.get)
     publish_staged(storage, staging, f"{table.location_under(settings.lake_root)}/p_date={p_date}", export.export_id)
-    quarantine = settings.path("quarantine", run.name, f"export_id={export.export_id}")
+    quarantine = settings.path("quarantine", run.state_name, f"export_id={export.export_id}")
     if result.quarantined:
         bad_df = decoded_df.filter(F.col("_error").isNotNull()).select(
             F.col("_text").alias("text"),
@@ -177,7 +177,7 @@ def has_unwritten_exports(run: JobRun, table: TableDef) -> bool:
     When there is nothing, it says so, and which folders it passed over (still being written, unreadable).
     """
     source_table = table.source["table"]
-    done = _done_exports(run, ExportLog(run.settings, run.name).load())
+    done = _done_exports(run, ExportLog(run.settings, run.state_name).load())
     pending, notes = _discover(run, source_table, done)
     if not pending:
         for note in notes:
@@ -195,7 +195,7 @@ def run_raw_export_job(run: JobRun, table: TableDef) -> None:
     committed = dict(run.position().get("exports", {}))
     # What the raw table holds, whatever the bookmark option (curated jobs read it): each export's
     # ingestion date is fixed by its first attempt, so a rerun rewrites the same partition.
-    log = ExportLog(run.settings, run.name)
+    log = ExportLog(run.settings, run.state_name)
     written = log.load()
     # Only exports not done are known, and not opened.
     done = _done_exports(run, written)

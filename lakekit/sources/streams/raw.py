@@ -128,7 +128,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
     decoded_df = decode_lines(files_df, table).persist()
     try:
         prefix = batch_prefix(batch_id)
-        staging = settings.path("_staging", run.name, stream.name, prefix)
+        staging = settings.path("_staging", run.state_name, stream.name, prefix)
         storage.delete_tree(staging)
         rows_df = raw_rows(decoded_df, table, batch_id, ingested_at)
         rows_df.repartition("p_date").write.partitionBy("p_date").parquet(staging)
@@ -141,7 +141,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
         failpoint(f"stream.after_publish.batch={batch_id}")  # rows published, the batch not yet committed
         register_partitions(run, table, [{"p_date": d} for d in p_dates])
         bad_df = decoded_df.filter(F.col("_error").isNotNull())
-        quarantine = settings.path("quarantine", run.name, f"stream={stream.name}", f"batch={batch_id}")
+        quarantine = settings.path("quarantine", run.state_name, f"stream={stream.name}", f"batch={batch_id}")
         bad = bad_df.count()
         if bad:
             bad_df.select(
@@ -153,7 +153,7 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
             ).coalesce(1).write.mode("overwrite").json(quarantine)
         failpoint("stream.before_commit")
         StateStore(settings, STATE_KIND).save(
-            state_name(run.name, stream.name), {"last_batch": batch_id, "at": ingested_at.isoformat()}
+            state_name(run.state_name, stream.name), {"last_batch": batch_id, "at": ingested_at.isoformat()}
         )
         failpoint("stream.after_commit")  # downstream jobs see the batch; Spark's own commit log not yet written
         files = decoded_df.select("_source_file").distinct().count()
@@ -168,22 +168,23 @@ def write_batch(run: JobRun, table: TableDef, stream: StreamDef, files_df: DataF
 def run_stream_to_raw(run: JobRun, stream: StreamDef, max_files_per_batch: int | None = None) -> None:
     """Every landed file of the stream not yet in its raw table, in micro-batches, then stop (availableNow)."""
     if run.reprocess_all:
+        checkpoint = run.settings.path("_state", "checkpoints", run.state_name, stream.name)
         raise JobError(
             f"{run.name} keeps its position in its Spark checkpoint, not a bookmark: to load everything again, "
-            f"remove {run.settings.path('_state', 'checkpoints', run.name, stream.name)} and the raw table's files"
+            f"remove {checkpoint} and the raw table's files"
         )
     table = load_table(stream.raw_table)
     if table.partition_keys != ("p_date",):
         raise JobError(f"{table.qualified_name} must be partitioned by p_date (the day of receipt)")
     register(run, table)
     landing = run.settings.path("landing", "streams", stream.name)
-    checkpoint = run.settings.path("_state", "checkpoints", run.name, stream.name)
+    checkpoint = run.settings.path("_state", "checkpoints", run.state_name, stream.name)
     reader = run.spark.readStream.format("text").option("wholetext", "true").option("pathGlobFilter", f"*{SUFFIX}")
     if max_files_per_batch:
         reader = reader.option("maxFilesPerTrigger", max_files_per_batch)
     # Spark skips folders starting with _ (the service's _open/): only published files are read.
     files_df = reader.load(f"{landing}/*/*/*/*").withColumn("_path", F.input_file_name())
-    before = written_batches(run.settings, run.name, stream.name)
+    before = written_batches(run.settings, run.state_name, stream.name)
     query = (
         files_df.writeStream.foreachBatch(
             lambda batch_df, batch_id: write_batch(run, table, stream, batch_df, batch_id)
@@ -193,7 +194,7 @@ def run_stream_to_raw(run: JobRun, stream: StreamDef, max_files_per_batch: int |
         .start()
     )
     query.awaitTermination()
-    after = written_batches(run.settings, run.name, stream.name)
+    after = written_batches(run.settings, run.state_name, stream.name)
     if after == before:
         run.say(f"nothing new under {landing}")
     else:

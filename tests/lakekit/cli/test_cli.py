@@ -120,7 +120,7 @@ USAGE_ERRORS = [
         ["job", "run", "ingest_users", "--lake-root", "{root}", "--arg", "requests=0"],
         "lake: argument requests: expected an integer >= 1, got '0'",
     ),
-    (["job", "run", "users_daily", "--lake-root", "{root}", "--arg", "date=2026-13-01"], "lake: argument date: "),
+    (["job", "run", "curated_users", "--lake-root", "{root}", "--arg", "date=2026-13-01"], "lake: argument date: "),
     (
         ["job", "run", "raw_user_campaign", "--arg", "novalue"],
         "lake job run: argument --arg: expected KEY=VALUE, got 'novalue'",
@@ -213,6 +213,62 @@ def test_an_old_spelling_names_its_new_one_and_behaves_as_it(old, new, code, roo
     assert new_err.startswith("lake")  # the failure's own line follows the notice
 
 
+RENAMED_NOTICE = "job users_daily is now curated_users; the old name goes in the next release\n"
+
+
+# A renamed job's old name on each command that names one job, the same command with its new name, and the exit
+# status both give (here: no run that needs Spark; the users pipeline's tests run the job on a lake written by it).
+RENAMED_JOB = [
+    (["job", "show", "users_daily", "--format", "json"], 0),
+    (["job", "run", "users_daily", "--lake-root", "{root}", "--arg", "date=2026-13-01"], 2),
+    (["bookmark", "show", "users_daily", "--lake-root", "{root}"], 0),
+    (["bookmark", "reset", "users_daily", "--lake-root", "{root}"], 0),
+    (["bookmark", "unlock", "users_daily", "--lake-root", "{root}"], 0),
+]
+
+
+@pytest.mark.parametrize("old, code", RENAMED_JOB, ids=[" ".join(o[:2]) for o, _ in RENAMED_JOB])
+def test_a_renamed_jobs_old_name_names_its_new_one_and_acts_on_it(old, code, root, capsys):
+    old = [a.format(root=root) for a in old]
+    new = [a.replace("users_daily", "curated_users") for a in old]
+    assert cli.main(old) == code
+    old_out, old_err = capsys.readouterr()
+    assert cli.main(new) == code
+    new_out, new_err = capsys.readouterr()
+    assert (old_out.replace("users_daily", "curated_users"), old_err) == (new_out, RENAMED_NOTICE + new_err)
+
+
+def test_a_renamed_job_is_one_job_its_old_name_only_finds_it(capsys):
+    assert registry.renamed() == {"users_daily": "curated_users"}
+    assert "users_daily" not in registry.jobs()
+    assert registry.job("users_daily") is registry.job("curated_users")
+    assert registry.job_argv("users_daily", "/lake") == registry.job_argv("curated_users", "/lake")
+    assert registry.job("curated_users").state_name == "users_daily"
+    assert registry.job("ingest_users").state_name == "ingest_users"  # a job's state is under its name by default
+    assert cli.main(["job", "run", "users_daily", "--help"]) == 0
+    out, err = capsys.readouterr()
+    assert err == RENAMED_NOTICE
+    assert out.startswith("usage: lake job run curated_users ")
+
+
+def test_a_renamed_jobs_bookmark_is_the_one_under_its_state_name(root, capsys):
+    state = Path(root, "_state")
+    (state / "bookmarks").mkdir(parents=True)
+    (state / "bookmarks" / "users_daily.json").write_text(
+        json.dumps({"job": "users_daily", "updated_at": "2026-11-20T01:30:00+00:00", "position": {"days": {}}})
+    )
+    assert cli.main(["bookmark", "show", "--lake-root", root, "--format", "json"]) == 0
+    shown = {m["job"]: m for m in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert "users_daily" not in shown  # the bookmark is curated_users', not a job of its own
+    assert shown["curated_users"] == {
+        "job": "curated_users",
+        "updated_at": "2026-11-20T01:30:00+00:00",
+        "position": {"days": {}},
+    }
+    assert cli.main(["bookmark", "reset", "curated_users", "--lake-root", root]) == 0
+    assert not (state / "bookmarks" / "users_daily.json").exists()
+
+
 def test_version_is_the_installed_distributions(capsys):
     from importlib.metadata import packages_distributions, version
 
@@ -225,22 +281,26 @@ def test_job_and_workflow_list_and_show(capsys):
     assert cli.main(["workflow", "show", "users", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "workflow": "users",
-        "steps": [{"job": "ingest_users", "args": {}}, {"job": "users_daily", "args": {"date": "ingested"}}],
+        "steps": [{"job": "ingest_users", "args": {}}, {"job": "curated_users", "args": {"date": "ingested"}}],
     }
     assert cli.main(["workflow", "list", "--format", "json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert listed == [
         {"workflow": n, "jobs": [s.job for s in registry.workflow(n)]} for n in sorted(registry.workflows())
     ]
-    assert {"workflow": "users", "jobs": ["ingest_users", "users_daily"]} in listed
+    assert {"workflow": "users", "jobs": ["ingest_users", "curated_users"]} in listed
     assert cli.main(["job", "list", "--format", "json"]) == 0
     jobs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [j["job"] for j in jobs] == registry.job_names()
-    assert {"job": "users_daily", "pipeline": "users", "description": registry.job("users_daily").description} in jobs
-    assert cli.main(["job", "show", "users_daily", "--format", "json"]) == 0
+    assert {
+        "job": "curated_users",
+        "pipeline": "users",
+        "description": registry.job("curated_users").description,
+    } in jobs
+    assert cli.main(["job", "show", "curated_users", "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert {k: shown[k] for k in ("job", "pipeline", "reads", "writes", "workflows")} == {
-        "job": "users_daily",
+        "job": "curated_users",
         "pipeline": "users",
         "reads": ["raw.users", "_state/ingested/ingest_users.json"],
         "writes": ["curated.users", "curated.user_locations"],
@@ -249,10 +309,10 @@ def test_job_and_workflow_list_and_show(capsys):
     assert [a["key"] for a in shown["arguments"]] == ["names", "job_bookmark_option", "rebuild", "date", "catch_up"]
     assert cli.main(["workflow", "show", "users"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == [
-        "step | job          | arguments it gives",
-        "-----+--------------+-------------------",
-        "1    | ingest_users | -",
-        "2    | users_daily  | date=ingested",
+        "step | job           | arguments it gives",
+        "-----+---------------+-------------------",
+        "1    | ingest_users  | -",
+        "2    | curated_users | date=ingested",
         "(2 rows)",
     ]
 
@@ -267,9 +327,9 @@ def test_a_bad_input_stops_before_spark_starts(root, monkeypatch, capsys):
 
 
 def test_lake_job_run_job_help_lists_the_jobs_arguments_with_defaults(capsys):
-    assert cli.main(["job", "run", "users_daily", "--help"]) == 0
+    assert cli.main(["job", "run", "curated_users", "--help"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "usage: lake job run users_daily [--lake-root DIR] [--env ENV] [--verbose] [--arg KEY=VALUE ...]"
+    assert out[0] == "usage: lake job run curated_users [--lake-root DIR] [--env ENV] [--verbose] [--arg KEY=VALUE ...]"
     rows = {line.split()[0]: line.split()[1:3] for line in out[out.index("arguments (--arg KEY=VALUE):") + 2 :]}
     assert rows == {
         "names": ["text", "-"],  # the deployment's physical names (the stack passes --names)

@@ -24,7 +24,7 @@ GLUE_ARGV = [
     "--JOB_RUN_ID",
     "jr_0123",
     "--JOB_NAME",
-    "users_daily",
+    "curated_users",
     "--TempDir",
     "s3://aws-glue-assets/temporary/",
     "--job-bookmark-option",
@@ -53,7 +53,7 @@ GLUE_ARGV = [
 def test_every_argument_glue_passes_is_accepted_and_the_jobs_own_are_read():
     args = resolve_args(GLUE_ARGV, {"date": None, "catch_up": "false"})
     assert {k: args[k] for k in ("JOB_NAME", "env", "lake_root", "job_bookmark_option", "date", "catch_up")} == {
-        "JOB_NAME": "users_daily",
+        "JOB_NAME": "curated_users",
         "env": "aws",
         "lake_root": "s3://lake/prod",
         "job_bookmark_option": bm.DISABLE,

@@ -74,3 +74,22 @@ def test_unlock_of_a_lock_file_no_run_holds_removes_it(tmp_path, capsys):
     assert f"lock of {JOB}: removed (was not held by " in capsys.readouterr().out
     assert cli.main(["bookmark", "unlock", JOB, "--lake-root", root]) == 0
     assert capsys.readouterr().out == f"lock of {JOB}: no lock\n"
+
+
+def test_a_renamed_job_takes_and_unlocks_the_lock_of_its_state_name(tmp_path, capsys):
+    """curated_users was users_daily: a run of the old job holding users_daily.lock keeps the renamed one out."""
+    root = str(tmp_path / "lake")
+    path = lock_path(load_settings("local", root), "users_daily")
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold, args=(path, ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        assert cli.main(["job", "run", "curated_users", "--lake-root", root, "--arg", "date=2026-11-20"]) == 1
+        assert "lake: job curated_users is already running: " in capsys.readouterr().err
+        assert cli.main(["bookmark", "unlock", "curated_users", "--lake-root", root, "--force"]) == 0
+        assert "lock of curated_users: removed (was held by " in capsys.readouterr().out
+        assert LocalStorage().lock_state(path) == (None, False)
+    finally:
+        holder.kill()
+        holder.join()

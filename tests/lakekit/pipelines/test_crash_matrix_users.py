@@ -66,7 +66,7 @@ def steps(tmp_path_factory):
     for number, sample in GOOD.items():
         shutil.copy(SAMPLES / sample, recording / f"response-{number}.json")
     (recording / "response-2.json").write_text(ERROR_PAGE)
-    return [("ingest_users", {"url": recording.as_uri(), "requests": "3", "p_date": P_DATE}), ("users_daily", DAILY)]
+    return [("ingest_users", {"url": recording.as_uri(), "requests": "3", "p_date": P_DATE}), ("curated_users", DAILY)]
 
 
 def quarantined_fetches(lake_root: str) -> dict[str, dict]:

@@ -22,7 +22,7 @@ from lakekit.catalog.model import load_table
 from lakekit.core.job import JobError
 from lakekit.core.settings import load_settings
 from lakekit.core.state import Bookmarks
-from lakekit.pipelines.users import CREDENTIAL_FIELDS, read_raw_days
+from lakekit.pipelines.users import CREDENTIAL_FIELDS, fingerprint, raw_days, read_raw_days
 from lakekit.sources.http import FetchError, RetryPolicy, get
 from lakekit.tables import TableHandle
 from scripts.samples.users import RANDOMUSER_PAGES, write_randomuser_samples
@@ -280,7 +280,7 @@ def users_of(spark, lake_root: str, p_date: date) -> list[tuple]:
     return sorted(users_df.select(*USERS_COLUMNS).collect())
 
 
-def test_users_daily_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_root, api):
+def test_curated_users_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_root, api):
     day, other = date(2026, 11, 20), date(2026, 11, 19)
     api.script(PAGE_1, PAGE_1, PAGE_2)
     ingest(lake_root, api.url, p_date=str(other))
@@ -298,7 +298,7 @@ def test_users_daily_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_r
     corrupt.write_text("not parquet")
     with pytest.raises(Exception, match="corrupt.snappy.parquet"):
         spark.read.schema(raw.schema).parquet(raw.location_under(lake_root)).collect()
-    run_job(lake_root, "users_daily", date=str(day))
+    run_job(lake_root, "curated_users", date=str(day))
     corrupt.unlink()
 
     users_path = load_table("curated.users").location_under(lake_root)
@@ -324,10 +324,10 @@ def test_users_daily_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_r
         assert written.schema.simpleString() == load_table(name).schema.simpleString()
 
     # The other day, then the first one again: the rerun changes nothing and touches only its own day.
-    run_job(lake_root, "users_daily", date=str(other))
+    run_job(lake_root, "curated_users", date=str(other))
     assert latest_commit_partitions(users_path) == {("add", str(other))}
     before = sorted(read_table(spark, lake_root, "curated.users").collect())
-    run_job(lake_root, "users_daily", date=str(day))
+    run_job(lake_root, "curated_users", date=str(day))
     assert sorted(read_table(spark, lake_root, "curated.users").collect()) == before
     assert {p for _, p in latest_commit_partitions(users_path)} == {str(day)}
     assert {a for a, _ in latest_commit_partitions(users_path)} == {"add", "remove"}
@@ -337,7 +337,7 @@ def test_users_daily_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_r
     anna_again["results"] = [{**RANDOMUSER_PAGES[0]["results"][0], "email": "anna@example.org"}]
     api.script(json.dumps(anna_again).encode())
     ingest(lake_root, api.url, p_date=str(day))
-    run_job(lake_root, "users_daily", date=str(day))
+    run_job(lake_root, "curated_users", date=str(day))
     assert users_of(spark, lake_root, day) == [
         (*expected_users[0][:3], "anna@example.org", *expected_users[0][4:]),
         *expected_users[1:],
@@ -350,7 +350,7 @@ def test_users_daily_reads_only_the_day_asked_and_rewrites_only_it(spark, lake_r
     ]  # fmt: skip
 
 
-def test_users_daily_defaults_to_yesterday_and_catches_up_on_complete_days(spark, lake_root):
+def test_curated_users_defaults_to_yesterday_and_catches_up_on_complete_days(spark, lake_root):
     today = datetime.now(UTC).date()
     days = [today - timedelta(days=2), today - timedelta(days=1), today]
     page_1 = (SAMPLES / "page-1.json").as_uri()
@@ -361,31 +361,74 @@ def test_users_daily_defaults_to_yesterday_and_catches_up_on_complete_days(spark
     def processed() -> list[tuple[str, date]]:
         return sorted(read_table(spark, lake_root, "curated.users").select("user_uuid", "p_date").collect())
 
-    run_job(lake_root, "users_daily")
+    run_job(lake_root, "curated_users")
     assert processed() == [(ANNA, days[1]), (LEON, days[1]), (MERE, days[1])]
 
-    run_job(lake_root, "users_daily", catch_up="true")  # today is not complete yet; yesterday is done
+    run_job(lake_root, "curated_users", catch_up="true")  # today is not complete yet; yesterday is done
     assert processed() == sorted([(u, d) for u in (ANNA, LEON, MERE) for d in days[:2]])
     bookmark = Bookmarks(load_settings("local", lake_root)).position("users_daily")
     assert sorted(bookmark["days"]) == [str(d) for d in days[:2]]
 
     commits = delta_commits(users_path)
-    run_job(lake_root, "users_daily", catch_up="true")  # nothing new: nothing written
+    run_job(lake_root, "curated_users", catch_up="true")  # nothing new: nothing written
     assert delta_commits(users_path) == commits
 
     ingest(lake_root, (SAMPLES / "page-2.json").as_uri(), p_date=str(days[0]))  # a backfill of a processed day
-    run_job(lake_root, "users_daily", catch_up="true")
+    run_job(lake_root, "curated_users", catch_up="true")
     assert {p for _, p in latest_commit_partitions(users_path)} == {str(days[0])}
     locations_df = read_table(spark, lake_root, "curated.user_locations").filter(F.col("user_uuid") == LEON)
     assert sorted(locations_df.select("city", "p_date").collect()) == [("Boulder", days[0]), ("Tulsa", days[1])]
 
 
+def test_curated_users_goes_on_from_the_state_users_daily_left(spark, lake_root, capsys):
+    """A lake written by the job under its old name, users_daily: its bookmark is the renamed job's, unmigrated."""
+    yesterday, today = (datetime.now(UTC).date() - timedelta(days=n) for n in (1, 0))
+    ingest(lake_root, (SAMPLES / "page-1.json").as_uri(), p_date=str(yesterday))
+    settings = load_settings("local", lake_root)
+    day_files = raw_days(TableHandle(type("Run", (), {"settings": settings})(), "raw.users"))
+    # What users_daily's last run left: yesterday processed, as it was then.
+    old = {"job": "users_daily", "updated_at": "2026-11-20T01:30:00+00:00", "position": {"days": {}}}
+    old["position"]["days"][str(yesterday)] = fingerprint(day_files[str(yesterday)])
+    bookmarks = Path(lake_root, "_state", "bookmarks")
+    bookmarks.mkdir(parents=True, exist_ok=True)
+    (bookmarks / "users_daily.json").write_text(json.dumps(old))
+    capsys.readouterr()
+
+    assert cli.main(["job", "run", "users_daily", "--lake-root", lake_root, "--arg", "catch_up=true"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "job users_daily is now curated_users; the old name goes in the next release\n"
+    assert "[curated_users] no day to process" in out
+    assert not Path(load_table("curated.users").location_under(lake_root)).exists()  # nothing new: nothing written
+    assert json.loads((bookmarks / "users_daily.json").read_text()) == old
+    assert cli.main(["bookmark", "show", "curated_users", "--lake-root", lake_root, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "job": "curated_users",
+        "updated_at": old["updated_at"],
+        "position": old["position"],
+    }
+
+    # A day more: the renamed job processes it alone, and its bookmark, lock and staging stay users_daily's.
+    ingest(lake_root, (SAMPLES / "page-2.json").as_uri(), p_date=str(today - timedelta(days=2)))
+    run_job(lake_root, "curated_users", catch_up="true")
+    users_df = read_table(spark, lake_root, "curated.users")
+    assert sorted({row.p_date for row in users_df.select("p_date").collect()}) == [today - timedelta(days=2)]
+    assert sorted(Bookmarks(settings).position("users_daily")["days"]) == [
+        str(today - timedelta(days=2)),
+        str(yesterday),
+    ]
+    assert sorted(p.name for p in Path(lake_root, "_state").glob("*/*") if "users" in p.name) == [
+        "ingest_users.json",
+        "ingest_users.json",
+        "users_daily.json",
+    ]
+
+
 def test_bad_daily_arguments_are_clear_errors(lake_root):
     # Checked against the job's declared options before the lock and the session.
     with pytest.raises(JobError, match=r"argument date: expected YYYY-MM-DD\|yesterday\|ingested, got '20/11/2026'"):
-        run_job(lake_root, "users_daily", date="20/11/2026")
+        run_job(lake_root, "curated_users", date="20/11/2026")
     with pytest.raises(JobError, match="--date ingested: ingest_users has not run on"):
-        run_job(lake_root, "users_daily", date="ingested")
+        run_job(lake_root, "curated_users", date="ingested")
 
 
 # ------------------------------------------------------------------------------------------ offline runs
@@ -406,7 +449,7 @@ def test_workflow_users_runs_on_the_recorded_samples_without_network(spark, lake
     )
     today = datetime.now(UTC).date()
     out = capsys.readouterr().out
-    assert f"[users_daily] p_date {today}: 4 record(s) from 2 file(s) of raw.users" in out
+    assert f"[curated_users] p_date {today}: 4 record(s) from 2 file(s) of raw.users" in out
     locations_df = read_table(spark, lake_root, "curated.user_locations")
     assert sorted(locations_df.select("user_uuid", "city", "postcode", "p_date").collect()) == [
         (ANNA, "Dorval", "H9P 1K4", today),
@@ -422,7 +465,7 @@ GLUE_ARGS = ["--job-bookmark-option", "job-bookmark-enable", "--TempDir", "s3://
 def test_job_scripts_run_as_glue_runs_them(spark, lake_root, monkeypatch):
     for job, args in (
         ("ingest_users", ["--url", (SAMPLES / "page-2.json").as_uri(), "--p_date", "2026-11-20"]),
-        ("users_daily", ["--date", "2026-11-20"]),
+        ("curated_users", ["--date", "2026-11-20"]),
     ):
         argv = [str(REPO / "jobs" / f"{job}.py"), "--JOB_NAME", job, "--lake_root", lake_root, *args, *GLUE_ARGS]
         monkeypatch.setattr(sys, "argv", argv)

@@ -6,7 +6,7 @@ from lakekit.core.registry import run_job
 
 
 def main(argv: list[str]) -> None:
-    run_job("users_daily", argv)
+    run_job("curated_users", argv)
 
 
 if __name__ == "__main__":
