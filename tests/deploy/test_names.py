@@ -267,7 +267,8 @@ def test_one_override_names_the_table_the_stack_makes_and_grants_and_the_loader_
     from fastapi.testclient import TestClient
 
     from lakekit.core.settings import load_settings
-    from lakekit.pipelines import complaints, retail
+    from lakekit.pipelines import complaints
+    from lakekit.pipelines.retail import jobs as retail
     from lakekit.pipelines.retail.api import customer_router
 
     template = shared[OVERRIDDEN_ENV]
