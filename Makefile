@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_LAKE := lake
 
-.PHONY: install demo test test-crash test-aws test-cluster lint wheel samples bench bench-actions bench-ingest bench-lookup bench-cdf bench-warm clean
+.PHONY: install demo test test-crash test-long test-aws test-cluster lint wheel samples bench bench-actions bench-ingest bench-lookup bench-cdf bench-warm clean
 
 install: $(STAMP)
 
@@ -59,6 +59,11 @@ test: install
 test-crash: install
 	mkdir -p .tmp
 	$(BIN)/pytest -m crash -n 2 --dist loadfile --basetemp=$(CURDIR)/.tmp/test-crash tests
+
+# The tests that run a whole workflow several times over (the campaign through the CLI, the campaign's property
+# test over generated export orders), kept out of make test to hold it under 12 minutes.
+test-long: install
+	$(BIN)/pytest -m long tests
 
 # The wheel in a fresh venv with --env aws on a local S3, Glue and DynamoDB API (moto server); S3 request counts.
 # Every job runs in its own process under its own key; each request must be in deploy/iam/calls.jsonl, which

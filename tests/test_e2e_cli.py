@@ -253,7 +253,7 @@ def assert_progress(spark, lake_root: Path, rows: list[tuple]) -> None:
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
 
 
-@pytest.mark.slow
+@pytest.mark.long  # 139 s idle: make test-long
 def test_cli_runs_the_campaign_workflow_on_the_samples(spark, tmp_path):
     lake_root = tmp_path / "lake"
     for table, export_id in FULL.items():

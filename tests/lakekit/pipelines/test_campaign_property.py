@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -428,6 +429,7 @@ def check_scenario(spark, tmp_path_factory, scenario: Scenario) -> None:
     assert_curated_match(spark, all_at_once, final_users, final_campaigns, f"landed at once in {scenario.all_at_once}")
 
 
+@pytest.mark.long  # about 100 s: make test-long
 @PROFILE
 @example(scenario=_example_scenario())
 @given(scenario=scenarios())
